@@ -1,0 +1,40 @@
+# streamctl — build, test and run. `make run` and `make test` set up a fresh Debian machine themselves.
+SWIFT      ?= swift
+RELEASE    := .build/release/streamctl
+DEB_PKGS   := librdkafka-dev librocksdb-dev libjemalloc-dev kcat pkg-config
+BENCH_PKGS := rocksdb-tools
+SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup build test run bench smoke torture clean
+
+# Installs the system libraries when missing; silent when everything is there.
+setup:
+	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "setup: installing$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+build: setup
+	$(SWIFT) build -c release --product streamctl
+
+test: setup
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+# The main job on the embedded default: an in-process Kafka broker filled with generated orders,
+# the orders pipeline of examples/ run to completion.
+run: build
+	$(RELEASE) demo
+
+smoke: build
+	$(RELEASE) validate examples/*.yaml
+	$(RELEASE) run examples/stdout.yaml --max-records 10
+
+bench: build
+	@missing=""; for p in $(BENCH_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; fi
+	bash bench/run.sh
+
+clean:
+	rm -rf .build out

@@ -1,0 +1,49 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "streamctl",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "streamctl", targets: ["streamctl"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        // System libraries, found through pkg-config (Debian: librdkafka-dev, librocksdb-dev, libjemalloc-dev).
+        .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        .systemLibrary(name: "CRocksDB", pkgConfig: "rocksdb", providers: [.apt(["librocksdb-dev"])]),
+        .systemLibrary(name: "CJemalloc", pkgConfig: "jemalloc", providers: [.apt(["libjemalloc-dev"])]),
+
+        // Records, schemas, codecs, expressions, operators and the threaded runtime. Knows no C library.
+        .target(name: "StreamCore"),
+        // The pipeline file: YAML model, strict validation with positions.
+        .target(name: "StreamPipeline", dependencies: ["StreamCore", "Yams"]),
+        // Kafka source and sink, embedded broker (librdkafka mock cluster).
+        .target(name: "StreamKafka", dependencies: ["StreamCore", "CRdKafka"]),
+        // RocksDB keyed state and the memory budget.
+        .target(name: "StreamState", dependencies: ["StreamCore", "CRocksDB", "CJemalloc"]),
+        // File and stdout sinks.
+        .target(name: "StreamSinks", dependencies: ["StreamCore"]),
+        // Allocator statistics, metrics rendering.
+        .target(name: "StreamOps", dependencies: ["StreamCore", "CJemalloc"]),
+        .executableTarget(
+            name: "streamctl",
+            dependencies: [
+                "StreamCore", "StreamPipeline", "StreamKafka", "StreamState", "StreamSinks", "StreamOps",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            // jemalloc linked into the executable replaces glibc malloc for the whole process.
+            linkerSettings: [.linkedLibrary("jemalloc")]
+        ),
+
+        .testTarget(name: "StreamCoreTests", dependencies: ["StreamCore"]),
+        .testTarget(name: "StreamPipelineTests", dependencies: ["StreamPipeline", "StreamCore"]),
+        .testTarget(name: "StreamKafkaTests", dependencies: ["StreamKafka", "StreamCore", "CRdKafka"]),
+        .testTarget(name: "StreamStateTests", dependencies: ["StreamState", "StreamCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["StreamCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

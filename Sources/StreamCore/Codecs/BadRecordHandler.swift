@@ -1,0 +1,87 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// Applies the `on_bad_record` policy for all source workers of a job: fail, count and skip, or count
+/// and append the raw record with its origin and error to a dead-letter file (JSON lines).
+public final class BadRecordHandler: Sendable {
+    public let policy: BadRecordPolicy
+    private let counter = Atomic<Int>(0)
+    private let deadLetter: Mutex<DeadLetterFile?>
+
+    public init(policy: BadRecordPolicy) throws(StreamError) {
+        self.policy = policy
+        if case .deadLetter(let path) = policy {
+            guard let f = fopen(path, "a") else {
+                throw StreamError(.io, "cannot open dead-letter file \(path): \(String(cString: strerror(errno)))")
+            }
+            deadLetter = Mutex(DeadLetterFile(file: f))
+        } else {
+            deadLetter = Mutex(nil)
+        }
+    }
+
+    /// Bad records seen so far (skipped or dead-lettered).
+    public var count: Int { counter.load(ordering: .relaxed) }
+
+    /// Handles one bad record. `origin` names where it came from (`orders[3]@1234`, `data.json:17`).
+    /// Throws under `fail`.
+    public func handle(raw: UnsafeRawBufferPointer, origin: String, error: DecodeError) throws(StreamError) {
+        switch policy {
+        case .fail:
+            let preview = String(decoding: raw.prefix(120), as: UTF8.self)
+            throw StreamError(
+                .badRecord,
+                "bad record at \(origin): \(error) (record: \(preview)); set `on_bad_record: skip` or `dead_letter` to go on"
+            )
+        case .skip:
+            counter.add(1, ordering: .relaxed)
+        case .deadLetter:
+            counter.add(1, ordering: .relaxed)
+            var line = "{\"origin\":" + JSONText.quote(origin) + ",\"error\":" + JSONText.quote(error.description)
+            line += ",\"raw\":" + JSONText.quote(String(decoding: raw, as: UTF8.self)) + "}\n"
+            deadLetter.withLock { file in
+                guard let f = file?.file else { return }
+                _ = line.withCString { fputs($0, f) }
+                fflush(f)
+            }
+        }
+    }
+
+    deinit {
+        deadLetter.withLock { file in
+            if let f = file?.file { fclose(f) }
+        }
+    }
+}
+
+/// The owner of the dead-letter `FILE*`.
+struct DeadLetterFile: @unchecked Sendable {
+    let file: UnsafeMutablePointer<FILE>
+}
+
+/// JSON string quoting for hand-written JSON output.
+public enum JSONText {
+    public static func quote(_ s: String) -> String {
+        var out = "\""
+        out.reserveCapacity(s.utf8.count + 2)
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,93 @@
+/// What a source worker knows when it opens its reader.
+public struct SourceContext: Sendable {
+    /// This worker's index and the number of source workers.
+    public var worker: Int
+    public var workers: Int
+    /// The schema rows are decoded into.
+    public var schema: Schema
+    public var spec: SourceSpec
+    public var profile: Profile
+    public var clock: any StreamClock
+    /// Applies the `on_bad_record` policy; shared by the job's source workers.
+    public var badRecords: BadRecordHandler
+    /// Stop after this many rows in total across workers (`--max-records`); nil is unbounded.
+    public var bounded: SourceBound
+
+    public init(
+        worker: Int, workers: Int, schema: Schema, spec: SourceSpec, profile: Profile,
+        clock: any StreamClock = SystemClock(), badRecords: BadRecordHandler, bounded: SourceBound = .unbounded
+    ) {
+        self.worker = worker
+        self.workers = workers
+        self.schema = schema
+        self.spec = spec
+        self.profile = profile
+        self.clock = clock
+        self.badRecords = badRecords
+        self.bounded = bounded
+    }
+}
+
+/// How far an unbounded source (Kafka) reads.
+public enum SourceBound: Sendable, Hashable {
+    case unbounded
+    /// Stop at the end offsets sampled at start (`--until caught-up`).
+    case caughtUp
+}
+
+/// Creates one reader per source worker. Implemented by generator, file and Kafka sources.
+public protocol SourceConnector: Sendable {
+    /// Splits (partitions, files, generator shards) the source has, when known before opening.
+    var splitCount: Int { get }
+    /// Opens the reader of worker `context.worker` of `context.workers`.
+    func openReader(_ context: SourceContext) throws(StreamError) -> any SourceReader
+}
+
+/// Reads rows of the splits one worker owns, decoding straight into a columnar batch.
+public protocol SourceReader: AnyObject {
+    /// Appends up to `maxRows` rows to `batch` and reports per-split progress. Waits at most `timeoutMs`
+    /// when nothing is available. Returns `.finished` once every split of this reader has ended.
+    func poll(into batch: inout Batch, maxRows: Int, timeoutMs: Int) throws(StreamError) -> SourcePoll
+    /// Back pressure: pause fetching while true (Kafka pauses its partitions); resume when false.
+    func setPaused(_ paused: Bool)
+    /// Lag figures per split (records behind the end), for metrics; empty when unknown.
+    func lag() -> [Int: Int64]
+    func close()
+}
+
+extension SourceReader {
+    public func setPaused(_ paused: Bool) {}
+    public func lag() -> [Int: Int64] { [:] }
+    public func close() {}
+}
+
+/// Progress of one split in one poll.
+public struct SplitProgress: Sendable, Hashable {
+    /// The split's id, unique within the source (a Kafka partition is `topicIndex << 20 | partition`).
+    public var split: Int
+    /// The largest event time among rows appended for this split in this poll, or nil if none.
+    public var maxEventTime: Int64?
+    /// Nothing is left to read right now (position = high watermark).
+    public var atEnd: Bool
+    /// The split is done for good (a file at EOF, a bounded run at its end offset).
+    public var finished: Bool
+
+    public init(split: Int, maxEventTime: Int64? = nil, atEnd: Bool = false, finished: Bool = false) {
+        self.split = split
+        self.maxEventTime = maxEventTime
+        self.atEnd = atEnd
+        self.finished = finished
+    }
+}
+
+/// What one poll produced.
+public struct SourcePoll: Sendable {
+    public var splits: [SplitProgress]
+    /// Every split of the reader has finished; the worker drains and ends.
+    public var finished: Bool
+
+    public init(splits: [SplitProgress] = [], finished: Bool = false) {
+        self.splits = splits
+        self.finished = finished
+    }
+}

@@ -1,0 +1,410 @@
+/// A 1-based position in a pipeline file.
+public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+    public var line: Int
+    public var column: Int
+    public init(line: Int, column: Int) {
+        self.line = line
+        self.column = column
+    }
+    public static let unknown = SourceLocation(line: 0, column: 0)
+    public var description: String { "\(line):\(column)" }
+}
+
+/// An expression as written in the pipeline file, with where it was written.
+public struct ExpressionText: Sendable, Hashable {
+    public var text: String
+    public var location: SourceLocation
+    public init(_ text: String, at location: SourceLocation = .unknown) {
+        self.text = text
+        self.location = location
+    }
+}
+
+/// A validated pipeline definition: what `streamctl run` executes.
+public struct PipelineSpec: Sendable {
+    public var name: String
+    /// The input schema, as declared.
+    public var schema: Schema
+    public var source: SourceSpec
+    public var operators: [OperatorSpec]
+    public var sink: SinkSpec
+    public var state: StateSpec
+    public var checkpoints: CheckpointSpec
+    public var profiles: ProfilesSpec
+    /// The file the spec was read from, for messages.
+    public var file: String
+
+    public init(
+        name: String, schema: Schema, source: SourceSpec, operators: [OperatorSpec], sink: SinkSpec,
+        state: StateSpec = StateSpec(), checkpoints: CheckpointSpec = CheckpointSpec(),
+        profiles: ProfilesSpec = ProfilesSpec(), file: String = "<memory>"
+    ) {
+        self.name = name
+        self.schema = schema
+        self.source = source
+        self.operators = operators
+        self.sink = sink
+        self.state = state
+        self.checkpoints = checkpoints
+        self.profiles = profiles
+        self.file = file
+    }
+}
+
+/// What to do with a record that does not decode into the schema.
+public enum BadRecordPolicy: Sendable, Hashable {
+    /// Stop the job with the record's position and the decode error (default).
+    case fail
+    /// Count it and go on.
+    case skip
+    /// Count it and append its raw bytes, origin and error to a JSON-lines file.
+    case deadLetter(path: String)
+}
+
+/// Input encoding of source records.
+public enum RecordFormat: String, Sendable, Hashable, CaseIterable {
+    case json
+    case csv
+}
+
+/// Event-time settings of a source.
+public struct EventTimeSpec: Sendable, Hashable {
+    /// The timestamp field rows are windowed by, or nil to use the Kafka message timestamp.
+    public var field: String?
+    /// How far behind the newest event a row may arrive and still be on time (watermark lag).
+    public var maxDisorderMs: Int64
+    /// A split with nothing to read for this long stops holding the watermark back.
+    public var idleTimeoutMs: Int64
+
+    public init(field: String?, maxDisorderMs: Int64 = 5_000, idleTimeoutMs: Int64 = 10_000) {
+        self.field = field
+        self.maxDisorderMs = maxDisorderMs
+        self.idleTimeoutMs = idleTimeoutMs
+    }
+}
+
+/// Where the first rows of a Kafka source come from.
+public enum StartPosition: Sendable, Hashable {
+    case earliest
+    case latest
+    /// Epoch milliseconds.
+    case timestamp(Int64)
+    /// The consumer group's committed offsets, `earliest` where none are committed.
+    case committed
+}
+
+public struct KafkaSourceSpec: Sendable, Hashable {
+    /// Bootstrap servers, or `embedded` for the in-process broker.
+    public var brokers: String
+    public var topics: [String]
+    public var group: String
+    public var startFrom: StartPosition
+    /// Passed to librdkafka untouched (security settings included).
+    public var properties: [String: String]
+
+    public init(
+        brokers: String, topics: [String], group: String, startFrom: StartPosition = .earliest,
+        properties: [String: String] = [:]
+    ) {
+        self.brokers = brokers
+        self.topics = topics
+        self.group = group
+        self.startFrom = startFrom
+        self.properties = properties
+    }
+}
+
+public struct FileSourceSpec: Sendable, Hashable {
+    /// Paths or glob patterns, read in sorted order.
+    public var paths: [String]
+    /// CSV: whether the first line of each file names the columns.
+    public var header: Bool
+    public init(paths: [String], header: Bool = true) {
+        self.paths = paths
+        self.header = header
+    }
+}
+
+/// The deterministic orders stream: `order_id, shop, customer, amount, ts`.
+public struct GeneratorSpec: Sendable, Hashable {
+    public var seed: UInt64
+    /// Rows to produce, or nil for unbounded.
+    public var rows: Int?
+    /// Rows per second, or nil for as fast as possible.
+    public var rate: Int?
+    /// Distinct shops (the usual key).
+    public var keys: Int
+    /// Zipf exponent of the shop distribution; 0 is uniform.
+    public var skew: Double
+    /// Rows arrive up to this far out of event-time order.
+    public var disorderMs: Int64
+    /// Event time of the first row, epoch milliseconds.
+    public var startTime: Int64
+    /// Event-time distance between consecutive rows.
+    public var stepMs: Int64
+    /// Independent splits, the unit of source parallelism.
+    public var splits: Int
+
+    public init(
+        seed: UInt64 = 42, rows: Int? = 100_000, rate: Int? = nil, keys: Int = 100, skew: Double = 0,
+        disorderMs: Int64 = 0, startTime: Int64 = 1_700_000_000_000, stepMs: Int64 = 10, splits: Int = 4
+    ) {
+        self.seed = seed
+        self.rows = rows
+        self.rate = rate
+        self.keys = keys
+        self.skew = skew
+        self.disorderMs = disorderMs
+        self.startTime = startTime
+        self.stepMs = stepMs
+        self.splits = splits
+    }
+}
+
+public enum SourceKind: Sendable, Hashable {
+    case kafka(KafkaSourceSpec)
+    case file(FileSourceSpec)
+    case generator(GeneratorSpec)
+}
+
+public struct SourceSpec: Sendable, Hashable {
+    public var kind: SourceKind
+    public var format: RecordFormat
+    public var eventTime: EventTimeSpec?
+    public var onBadRecord: BadRecordPolicy
+    /// Worker threads of the source; nil takes the profile's parallelism.
+    public var parallelism: Int?
+
+    public init(
+        kind: SourceKind, format: RecordFormat = .json, eventTime: EventTimeSpec? = nil,
+        onBadRecord: BadRecordPolicy = .fail, parallelism: Int? = nil
+    ) {
+        self.kind = kind
+        self.format = format
+        self.eventTime = eventTime
+        self.onBadRecord = onBadRecord
+        self.parallelism = parallelism
+    }
+}
+
+/// Aggregate functions of windows and running aggregates.
+public enum AggregateFunction: String, Sendable, Hashable, CaseIterable {
+    case count, sum, min, max, avg, first, last
+}
+
+/// `name: fn(field)`; `field` is nil for `count()`.
+public struct AggregateSpec: Sendable, Hashable {
+    public var name: String
+    public var function: AggregateFunction
+    public var field: String?
+    public var location: SourceLocation
+    public init(name: String, function: AggregateFunction, field: String?, at location: SourceLocation = .unknown) {
+        self.name = name
+        self.function = function
+        self.field = field
+        self.location = location
+    }
+}
+
+public enum WindowKind: Sendable, Hashable {
+    case tumbling(sizeMs: Int64)
+    case sliding(sizeMs: Int64, slideMs: Int64)
+    case session(gapMs: Int64)
+}
+
+public struct WindowSpec: Sendable, Hashable {
+    public var kind: WindowKind
+    public var aggregates: [AggregateSpec]
+    /// How long after the watermark passes a window's end rows still update it (re-firing it).
+    public var allowedLatenessMs: Int64
+    /// Late rows go to this JSON-lines file instead of only being counted.
+    public var lateOutput: String?
+
+    public init(kind: WindowKind, aggregates: [AggregateSpec], allowedLatenessMs: Int64 = 0, lateOutput: String? = nil) {
+        self.kind = kind
+        self.aggregates = aggregates
+        self.allowedLatenessMs = allowedLatenessMs
+        self.lateOutput = lateOutput
+    }
+}
+
+public enum OperatorKind: Sendable, Hashable {
+    /// Keeps rows where the boolean expression is true.
+    case filter(ExpressionText)
+    /// Computes fields; `keep: true` keeps the input fields and adds or replaces the computed ones,
+    /// `keep: false` (a `select`) outputs only the listed fields.
+    case map(fields: [(name: String, expression: ExpressionText)], keep: Bool)
+    /// Partitions rows by key group of these fields.
+    case keyBy([String])
+    /// Event-time windows over the current key.
+    case window(WindowSpec)
+    /// Running aggregate per key, emitted on every update; state expires after `ttlMs` without updates.
+    case runningAggregate(aggregates: [AggregateSpec], ttlMs: Int64?)
+    /// Drops rows whose key was already seen within `ttlMs`.
+    case dedupe(key: [String], ttlMs: Int64)
+
+    public static let allNames = ["filter", "map", "select", "key_by", "window", "aggregate", "dedupe"]
+
+    public static func == (lhs: OperatorKind, rhs: OperatorKind) -> Bool {
+        switch (lhs, rhs) {
+        case (.filter(let a), .filter(let b)): a == b
+        case (.map(let a, let ka), .map(let b, let kb)):
+            ka == kb && a.count == b.count && zip(a, b).allSatisfy { $0.name == $1.name && $0.expression == $1.expression }
+        case (.keyBy(let a), .keyBy(let b)): a == b
+        case (.window(let a), .window(let b)): a == b
+        case (.runningAggregate(let a, let ta), .runningAggregate(let b, let tb)): a == b && ta == tb
+        case (.dedupe(let a, let ta), .dedupe(let b, let tb)): a == b && ta == tb
+        default: false
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(String(describing: self)) }
+}
+
+public struct OperatorSpec: Sendable, Hashable {
+    /// Unique within the pipeline (`filter-1`, or the `id:` the file gives); names the state column family.
+    public var id: String
+    public var kind: OperatorKind
+    /// Worker threads; nil takes the profile's parallelism.
+    public var parallelism: Int?
+    public var location: SourceLocation
+
+    public init(id: String, kind: OperatorKind, parallelism: Int? = nil, at location: SourceLocation = .unknown) {
+        self.id = id
+        self.kind = kind
+        self.parallelism = parallelism
+        self.location = location
+    }
+}
+
+public enum OutputFormat: String, Sendable, Hashable, CaseIterable {
+    case json
+    case csv
+}
+
+public struct FileSinkSpec: Sendable, Hashable {
+    /// The output directory.
+    public var path: String
+    /// Hive-style bucket template over row fields, e.g. `date={window_start:%Y-%m-%d}/hour={window_start:%H}`.
+    public var bucket: String?
+    public var format: OutputFormat
+    /// Roll part files at this size.
+    public var rollSizeBytes: Int64
+    /// Route rows by bucket before the sink so each worker holds few open buckets.
+    public var keyByBucket: Bool
+
+    public init(
+        path: String, bucket: String? = nil, format: OutputFormat = .json, rollSizeBytes: Int64 = 128 << 20,
+        keyByBucket: Bool = true
+    ) {
+        self.path = path
+        self.bucket = bucket
+        self.format = format
+        self.rollSizeBytes = rollSizeBytes
+        self.keyByBucket = keyByBucket
+    }
+}
+
+public struct KafkaSinkSpec: Sendable, Hashable {
+    public var brokers: String
+    public var topic: String
+    /// The field whose value is the message key; nil for no key.
+    public var keyField: String?
+    public var properties: [String: String]
+
+    public init(brokers: String, topic: String, keyField: String? = nil, properties: [String: String] = [:]) {
+        self.brokers = brokers
+        self.topic = topic
+        self.keyField = keyField
+        self.properties = properties
+    }
+}
+
+public enum SinkKind: Sendable, Hashable {
+    case stdout(OutputFormat)
+    case file(FileSinkSpec)
+    case kafka(KafkaSinkSpec)
+    /// Discards rows (benchmarks).
+    case null
+}
+
+public struct SinkSpec: Sendable, Hashable {
+    public var kind: SinkKind
+    public var parallelism: Int?
+    public init(kind: SinkKind, parallelism: Int? = nil) {
+        self.kind = kind
+        self.parallelism = parallelism
+    }
+}
+
+public enum StateBackendKind: String, Sendable, Hashable {
+    case memory
+    case rocksdb
+}
+
+public struct StateSpec: Sendable, Hashable {
+    public var backend: StateBackendKind
+    public var dir: String
+    /// Bounds block cache, memtables and index/filter blocks together.
+    public var memoryBytes: Int64
+    /// Block cache size; nil derives it from the budget, 0 disables the block cache (`block_cache: off`).
+    public var blockCacheBytes: Int64?
+
+    public init(backend: StateBackendKind = .memory, dir: String = "./state", memoryBytes: Int64 = 512 << 20,
+                blockCacheBytes: Int64? = nil) {
+        self.backend = backend
+        self.dir = dir
+        self.memoryBytes = memoryBytes
+        self.blockCacheBytes = blockCacheBytes
+    }
+}
+
+public struct CheckpointSpec: Sendable, Hashable {
+    public var dir: String
+    public var retain: Int
+    public init(dir: String = "./checkpoints", retain: Int = 3) {
+        self.dir = dir
+        self.retain = retain
+    }
+}
+
+/// Profile selection of a pipeline: which profile starts, and per-profile overrides of its knobs.
+public struct ProfilesSpec: Sendable, Hashable {
+    /// The profile the job starts with unless `--profile` says otherwise.
+    public var initial: String
+    /// Extra profile files, beside the built-in `profiles/` directory.
+    public var files: [String]
+    /// `profile name → knob overrides`.
+    public var overrides: [String: ProfileOverrides]
+    public var auto: AutoSwitchSpec?
+
+    public init(initial: String = "steady", files: [String] = [], overrides: [String: ProfileOverrides] = [:],
+                auto: AutoSwitchSpec? = nil) {
+        self.initial = initial
+        self.files = files
+        self.overrides = overrides
+        self.auto = auto
+    }
+}
+
+/// The automatic switching policy over measured lag.
+public struct AutoSwitchSpec: Sendable, Hashable {
+    public var enabled: Bool
+    /// Lag (records) above which the job switches to backfill.
+    public var backfillAboveLag: Int64
+    /// Lag (records) below which it switches back to steady.
+    public var steadyBelowLag: Int64
+    /// Input rate (rows/s) above which it switches to seasonal.
+    public var seasonalAboveRate: Int64?
+    /// Minimum time in a profile before another automatic switch.
+    public var minDwellMs: Int64
+
+    public init(enabled: Bool = false, backfillAboveLag: Int64 = 1_000_000, steadyBelowLag: Int64 = 10_000,
+                seasonalAboveRate: Int64? = nil, minDwellMs: Int64 = 60_000) {
+        self.enabled = enabled
+        self.backfillAboveLag = backfillAboveLag
+        self.steadyBelowLag = steadyBelowLag
+        self.seasonalAboveRate = seasonalAboveRate
+        self.minDwellMs = minDwellMs
+    }
+}
