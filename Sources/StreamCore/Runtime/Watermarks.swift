@@ -1,0 +1,94 @@
+/// The watermark of an operator with several inputs: the minimum over inputs that have not ended.
+public struct InputWatermarks: Sendable {
+    private var perInput: [Int64]
+    private var ended: [Bool]
+    public private(set) var current: Int64 = .min
+
+    public init(inputs: Int) {
+        perInput = Array(repeating: .min, count: inputs)
+        ended = Array(repeating: false, count: inputs)
+    }
+
+    /// Records input `input`'s watermark; returns the new combined watermark when it advanced.
+    public mutating func update(input: Int, watermark: Int64) -> Int64? {
+        if watermark > perInput[input] { perInput[input] = watermark }
+        return recompute()
+    }
+
+    /// An ended input no longer holds the watermark back.
+    public mutating func end(input: Int) -> Int64? {
+        ended[input] = true
+        return recompute()
+    }
+
+    public var allEnded: Bool { ended.allSatisfy { $0 } }
+
+    private mutating func recompute() -> Int64? {
+        var m = Int64.max
+        var any = false
+        for i in perInput.indices where !ended[i] {
+            any = true
+            m = min(m, perInput[i])
+        }
+        guard any, m > current else { return nil }
+        current = m
+        return m
+    }
+}
+
+/// Watermarks of the splits one source worker reads: each split's watermark is the newest event time
+/// it delivered minus the allowed disorder; the worker's is the minimum over splits that still count.
+/// A split stops counting when it finished (bounded end), or when it has had nothing to read
+/// (at its end, not merely paused) for the idle timeout.
+public struct SplitWatermarks: Sendable {
+    struct SplitState: Sendable {
+        var maxEventTime: Int64 = .min
+        var atEnd = false
+        var finished = false
+        var lastDataNs: UInt64
+    }
+
+    public let maxDisorderMs: Int64
+    public let idleTimeoutNs: UInt64
+    private var splits: [Int: SplitState] = [:]
+    public private(set) var current: Int64 = .min
+
+    public init(maxDisorderMs: Int64, idleTimeoutMs: Int64) {
+        self.maxDisorderMs = maxDisorderMs
+        self.idleTimeoutNs = UInt64(max(0, idleTimeoutMs)) * 1_000_000
+    }
+
+    public mutating func record(_ progress: SplitProgress, nowNs: UInt64) {
+        var s = splits[progress.split] ?? SplitState(lastDataNs: nowNs)
+        if let t = progress.maxEventTime { s.maxEventTime = max(s.maxEventTime, t) }
+        // Idle time counts only while the split has nothing left to read, never while paused or unfetched.
+        if progress.maxEventTime != nil || !progress.atEnd { s.lastDataNs = nowNs }
+        s.atEnd = progress.atEnd
+        s.finished = s.finished || progress.finished
+        splits[progress.split] = s
+    }
+
+    /// The largest event time seen on any split.
+    public var maxEventTime: Int64 { splits.values.map(\.maxEventTime).max() ?? .min }
+
+    /// Recomputes the watermark at `nowNs`; returns it when it advanced.
+    public mutating func advance(nowNs: UInt64) -> Int64? {
+        var m = Int64.max
+        var holding = false
+        var newest = Int64.min
+        for s in splits.values {
+            newest = max(newest, s.maxEventTime)
+            if s.finished { continue }
+            if s.atEnd && nowNs &- s.lastDataNs >= idleTimeoutNs { continue }
+            holding = true
+            m = min(m, s.maxEventTime)
+        }
+        // When every split is idle or finished, the newest event time seen anywhere is the bound.
+        let bound = holding ? m : newest
+        guard bound != .min else { return nil }
+        let wm = bound &- maxDisorderMs
+        guard wm > current else { return nil }
+        current = wm
+        return wm
+    }
+}

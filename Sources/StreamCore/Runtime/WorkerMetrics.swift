@@ -1,0 +1,95 @@
+import Synchronization
+
+/// Counters one worker thread updates as it runs; read by metric snapshots from any thread.
+public final class WorkerMetrics: Sendable {
+    public let stage: String
+    public let worker: Int
+    let rowsIn = Atomic<Int64>(0)
+    let rowsOut = Atomic<Int64>(0)
+    let busyNs = Atomic<Int64>(0)
+    let idleNs = Atomic<Int64>(0)
+    let backPressuredNs = Atomic<Int64>(0)
+    let lateRows = Atomic<Int64>(0)
+    let watermark = Atomic<Int64>(.min)
+    /// Fill of this worker's input channel, read at snapshot time.
+    let inputFill: @Sendable () -> Int
+    let inputCapacity: Int
+    /// Extra figures the operator or connector reports (`lag`, `open_buckets`, …).
+    let extra = Mutex<[String: Int64]>([:])
+
+    init(stage: String, worker: Int, inputFill: @escaping @Sendable () -> Int, inputCapacity: Int) {
+        self.stage = stage
+        self.worker = worker
+        self.inputFill = inputFill
+        self.inputCapacity = inputCapacity
+    }
+
+    func add(_ counter: borrowing Atomic<Int64>, _ value: Int64) { counter.add(value, ordering: .relaxed) }
+
+    func setExtra(_ values: [String: Int64]) {
+        guard !values.isEmpty else { return }
+        extra.withLock { $0.merge(values) { $1 } }
+    }
+
+    func snapshot() -> WorkerSnapshot {
+        WorkerSnapshot(
+            stage: stage, worker: worker, rowsIn: rowsIn.load(ordering: .relaxed),
+            rowsOut: rowsOut.load(ordering: .relaxed), busyNs: busyNs.load(ordering: .relaxed),
+            idleNs: idleNs.load(ordering: .relaxed), backPressuredNs: backPressuredNs.load(ordering: .relaxed),
+            lateRows: lateRows.load(ordering: .relaxed), watermark: watermark.load(ordering: .relaxed),
+            inputFill: inputFill(), inputCapacity: inputCapacity, extra: extra.withLock { $0 })
+    }
+}
+
+/// Cumulative figures of one worker at one moment.
+public struct WorkerSnapshot: Sendable, Hashable {
+    public var stage: String
+    public var worker: Int
+    public var rowsIn: Int64
+    public var rowsOut: Int64
+    public var busyNs: Int64
+    public var idleNs: Int64
+    public var backPressuredNs: Int64
+    public var lateRows: Int64
+    public var watermark: Int64
+    public var inputFill: Int
+    public var inputCapacity: Int
+    public var extra: [String: Int64]
+}
+
+/// Every worker's figures at one moment, plus the state backend's.
+public struct JobSnapshot: Sendable {
+    public var takenAtNs: UInt64
+    public var workers: [WorkerSnapshot]
+    public var state: [String: Int64]
+
+    /// Per-worker busy / idle / back-pressured milliseconds per second and row rates between `earlier` and self.
+    public func rates(since earlier: JobSnapshot) -> [WorkerRates] {
+        let seconds = Double(takenAtNs &- earlier.takenAtNs) / 1e9
+        guard seconds > 0 else { return [] }
+        return workers.map { w in
+            let e = earlier.workers.first { $0.stage == w.stage && $0.worker == w.worker }
+            func per(_ now: Int64, _ then: Int64?) -> Double { Double(now - (then ?? 0)) / seconds }
+            return WorkerRates(
+                stage: w.stage, worker: w.worker,
+                busyMsPerSecond: per(w.busyNs, e?.busyNs) / 1e6,
+                idleMsPerSecond: per(w.idleNs, e?.idleNs) / 1e6,
+                backPressuredMsPerSecond: per(w.backPressuredNs, e?.backPressuredNs) / 1e6,
+                rowsInPerSecond: per(w.rowsIn, e?.rowsIn), rowsOutPerSecond: per(w.rowsOut, e?.rowsOut),
+                inputFill: w.inputFill, inputCapacity: w.inputCapacity)
+        }
+    }
+}
+
+/// Rates of one worker over a snapshot interval.
+public struct WorkerRates: Sendable, Hashable {
+    public var stage: String
+    public var worker: Int
+    public var busyMsPerSecond: Double
+    public var idleMsPerSecond: Double
+    public var backPressuredMsPerSecond: Double
+    public var rowsInPerSecond: Double
+    public var rowsOutPerSecond: Double
+    public var inputFill: Int
+    public var inputCapacity: Int
+}
