@@ -1,0 +1,184 @@
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@testable import StreamCore
+
+@Suite struct BackPressureTests {
+    @Test func aSlowSinkThrottlesTheSourceWithoutLosingRows() throws {
+        let rows = 60_000
+        let gen = GeneratorSpec(seed: 1, rows: rows, keys: 50, splits: 2)
+        let spec = PipelineSpec(
+            name: "bp", schema: ordersSchema, source: SourceSpec(kind: .generator(gen)),
+            operators: [OperatorSpec(id: "f", kind: .filter(ExpressionText("order_id")))].filter { _ in false },
+            sink: SinkSpec(kind: .null))
+        let sink = CollectingSink(delayMicros: 2_000)
+        let profile = Profile(name: "t", parallelism: 1, batchSize: 500, channelCapacity: 2)
+        let plan = try JobPlanner.plan(spec, profile: profile, parts: .init(source: GeneratorSource(spec: gen), sink: sink,
+                                                                           state: MemoryStateBackend()))
+        let job = Job(plan: plan, badRecords: try BadRecordHandler(policy: .fail))
+        try job.start()
+        // While it runs, rows in flight never exceed what the channels and one batch per worker can hold.
+        let bound = (2 + 1) * 500 * 2
+        var maxInFlight = 0
+        while sink.closedWriters.load(ordering: .relaxed) == 0 {
+            let inFlight = job.rowsReadTotal - sink.all.count
+            maxInFlight = max(maxInFlight, inFlight)
+            usleep(5_000)
+        }
+        try job.wait()
+        #expect(sink.all.count == rows)
+        #expect(Set(sink.all.map { $0[0] }).count == rows)
+        #expect(maxInFlight <= bound)
+        let source = job.snapshot().workers.first { $0.stage == "source" }!
+        #expect(source.backPressuredNs > 50_000_000)
+    }
+}
+
+@Suite struct OperatorTests {
+    func run(_ ops: [OperatorSpec], rows: Int = 5_000, parallelism: Int = 2, schema: Schema = ordersSchema) throws -> [[Value]] {
+        let gen = GeneratorSpec(seed: 11, rows: rows, keys: 10, disorderMs: 0, stepMs: 100, splits: 2)
+        let spec = PipelineSpec(
+            name: "ops", schema: schema,
+            source: SourceSpec(kind: .generator(gen), eventTime: EventTimeSpec(field: "ts", maxDisorderMs: 0)),
+            operators: ops, sink: SinkSpec(kind: .null))
+        return try runToCompletion(spec, parallelism: parallelism).rows
+    }
+
+    @Test func runningAggregateEmitsEveryKeysLatestTotal() throws {
+        let rows = try run([
+            OperatorSpec(id: "k", kind: .keyBy(["shop"])),
+            OperatorSpec(id: "agg", kind: .runningAggregate(aggregates: [
+                AggregateSpec(name: "n", function: .count, field: nil),
+                AggregateSpec(name: "total", function: .sum, field: "amount"),
+            ], ttlMs: nil)),
+        ])
+        // The largest count emitted per shop is its final total.
+        var final: [String: (Int64, String)] = [:]
+        for r in rows {
+            guard case .int64(let n) = r[1] else { continue }
+            if n > (final[r[0].description]?.0 ?? -1) { final[r[0].description] = (n, r[2].description) }
+        }
+        let source = GeneratorSource(spec: GeneratorSpec(seed: 11, rows: 5_000, keys: 10, disorderMs: 0, stepMs: 100, splits: 2))
+        var expected: [String: (Int64, Int64)] = [:]
+        for i in 0..<5_000 {
+            let r = source.row(i)
+            let e = expected["shop-\(r.shop)"] ?? (0, 0)
+            expected["shop-\(r.shop)"] = (e.0 + 1, e.1 + r.cents)
+        }
+        #expect(final.count == expected.count)
+        for (shop, e) in expected {
+            #expect(final[shop]?.0 == e.0)
+            #expect(final[shop]?.1 == DecimalFormat.string(e.1, scale: 2))
+        }
+    }
+
+    @Test func dedupeKeepsOneRowPerKeyWithinTheTTL() throws {
+        // 5000 rows at 100 ms steps over 10 shops: with a TTL of 10 minutes, each shop is kept once per
+        // 10 minutes of its own event time at most.
+        let rows = try run([OperatorSpec(id: "d", kind: .dedupe(key: ["shop"], ttlMs: 600_000))])
+        let byShop = Dictionary(grouping: rows) { $0[1].description }
+        #expect(byShop.count == 10)
+        for (_, list) in byShop {
+            let times = list.compactMap { r -> Int64? in if case .timestamp(let t) = r[4] { t } else { nil } }.sorted()
+            for (a, b) in zip(times, times.dropFirst()) { #expect(b - a >= 600_000) }
+        }
+        // 500 s of event time per 10 minutes: exactly one row per shop.
+        #expect(rows.count == 10)
+    }
+
+    @Test func filterAndSelectShapeTheRows() throws {
+        let rows = try run([
+            OperatorSpec(id: "f", kind: .filter(ExpressionText("is_big"))),
+        ].filter { _ in false } + [
+            OperatorSpec(id: "s", kind: .map(fields: [(name: "shop", expression: ExpressionText("shop")),
+                                                      (name: "id", expression: ExpressionText("order_id"))], keep: false)),
+        ], rows: 100)
+        #expect(rows.count == 100)
+        #expect(rows.allSatisfy { $0.count == 2 })
+        #expect(Set(rows.map { $0[1] }).count == 100)
+    }
+}
+
+@Suite struct BarrierAlignmentTests {
+    @Test func inputThatSentItsBarrierIsBufferedUntilEveryInputHas() {
+        var align = BarrierAlignment(inputs: 2)
+        #expect(align.onBarrier(1, input: 0) == .buffer)
+        #expect(align.onMessage(input: 0) == .buffer)
+        #expect(align.onMessage(input: 1) == .deliver)
+        #expect(align.onBarrier(1, input: 1) == .snapshot(id: 1))
+        #expect(align.onMessage(input: 0) == .deliver)
+    }
+
+    @Test func anEndedInputDoesNotHoldTheBarrier() {
+        var align = BarrierAlignment(inputs: 3)
+        #expect(align.onEnd(input: 2) == .deliver)
+        #expect(align.onBarrier(4, input: 0) == .buffer)
+        #expect(align.onBarrier(4, input: 1) == .snapshot(id: 4))
+    }
+
+    @Test func newerBarrierAbandonsThePendingOne() {
+        var align = BarrierAlignment(inputs: 2)
+        _ = align.onBarrier(1, input: 0)
+        #expect(align.onBarrier(2, input: 1) == .buffer)
+        #expect(align.onBarrier(2, input: 0) == .snapshot(id: 2))
+    }
+
+    @Test func barriersInjectedAtTheSourcesReachTheSinkAlignedAndDataIsComplete() throws {
+        let gen = GeneratorSpec(seed: 5, rows: 50_000, rate: 100_000, keys: 10, splits: 4)
+        let spec = PipelineSpec(name: "b", schema: ordersSchema, source: SourceSpec(kind: .generator(gen)),
+                                operators: [OperatorSpec(id: "k", kind: .keyBy(["shop"])),
+                                            OperatorSpec(id: "agg", kind: .runningAggregate(aggregates: [
+                                                AggregateSpec(name: "n", function: .count, field: nil)], ttlMs: nil))],
+                                sink: SinkSpec(kind: .null))
+        let sink = CollectingSink()
+        let plan = try JobPlanner.plan(spec, profile: Profile(name: "t", parallelism: 2, batchSize: 256),
+                                       parts: .init(source: GeneratorSource(spec: gen), sink: sink, state: MemoryStateBackend()))
+        let job = Job(plan: plan, badRecords: try BadRecordHandler(policy: .fail))
+        try job.start()
+        for id in 1...5 {
+            usleep(50_000)
+            job.injectBarrier(Int64(id))
+        }
+        try job.wait()
+        let maxCount = sink.all.compactMap { r -> Int64? in if case .int64(let n) = r[1] { n } else { nil } }
+        #expect(maxCount.reduce(0, max) > 0)
+        let totals = Dictionary(grouping: sink.all) { $0[0].description }.mapValues { rows in
+            rows.compactMap { r -> Int64? in if case .int64(let n) = r[1] { n } else { nil } }.max()!
+        }
+        #expect(totals.values.reduce(0, +) == 50_000)
+    }
+}
+
+@Suite struct WatermarkTests {
+    @Test func operatorWatermarkIsTheMinimumOverLiveInputs() {
+        var w = InputWatermarks(inputs: 2)
+        #expect(w.update(input: 0, watermark: 100) == nil)
+        #expect(w.update(input: 1, watermark: 50) == 50)
+        #expect(w.update(input: 1, watermark: 200) == 100)
+        #expect(w.end(input: 0) == 200)
+    }
+
+    @Test func aSplitHoldsTheWatermarkUntilItIsIdleAtItsEndForTheTimeout() {
+        var s = SplitWatermarks(maxDisorderMs: 5, idleTimeoutMs: 1_000)
+        s.record(SplitProgress(split: 0, maxEventTime: 1_000), nowNs: 0)
+        s.record(SplitProgress(split: 1, maxEventTime: 100, atEnd: true), nowNs: 0)
+        #expect(s.advance(nowNs: 0) == 95)
+        // Paused or unfetched (not at end): still holds, however long.
+        s.record(SplitProgress(split: 1, atEnd: false), nowNs: 5_000_000_000)
+        #expect(s.advance(nowNs: 5_000_000_000) == nil)
+        // At its end for longer than the idle timeout: stops holding.
+        s.record(SplitProgress(split: 1, atEnd: true), nowNs: 5_000_000_000)
+        #expect(s.advance(nowNs: 6_500_000_000) == 995)
+    }
+
+    @Test func aFinishedSplitNoLongerHoldsTheWatermark() {
+        var s = SplitWatermarks(maxDisorderMs: 0, idleTimeoutMs: 60_000)
+        s.record(SplitProgress(split: 0, maxEventTime: 10, finished: true), nowNs: 0)
+        s.record(SplitProgress(split: 1, maxEventTime: 500), nowNs: 0)
+        #expect(s.advance(nowNs: 1) == 500)
+    }
+}
