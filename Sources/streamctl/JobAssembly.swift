@@ -1,0 +1,175 @@
+import StreamCore
+import StreamKafka
+import StreamPipeline
+import StreamSinks
+import StreamState
+
+/// Resolves a validated pipeline into real parts: the embedded broker when asked for, the source and sink
+/// connectors, the state backend, and the job plan.
+final class JobAssembly {
+    let spec: PipelineSpec
+    let profile: Profile
+    /// Started when the source or sink says `brokers: embedded`.
+    private(set) var embedded: EmbeddedBroker?
+    let state: any KeyedStateBackend
+    let plan: JobPlan
+    /// Where the output goes, for the summary.
+    let outputDescription: String
+    let sinkTotals = SinkTotals()
+
+    init(spec: PipelineSpec, profile: Profile, embeddedFill: EmbeddedFill?, clock: any StreamClock) throws(StreamError) {
+        self.spec = spec
+        self.profile = profile
+
+        func bootstrap(_ brokers: String, creating topics: [String]) throws(StreamError) -> String {
+            guard brokers == "embedded" else { return brokers }
+            let broker: EmbeddedBroker
+            if let e = embedded { broker = e } else {
+                broker = try EmbeddedBroker()
+                embedded = broker
+            }
+            for t in topics { try broker.createTopic(t, partitions: embeddedFill?.partitions ?? 8) }
+            return broker.bootstrapServers
+        }
+
+        let source: any SourceConnector
+        switch spec.source.kind {
+        case .generator(let g):
+            source = GeneratorSource(spec: g)
+        case .file(let f):
+            source = try FileSource(spec: f, format: spec.source.format) { schema, header in
+                RecordDecoders.make(format: spec.source.format, schema: schema, csvHeader: header)
+            }
+        case .kafka(let k):
+            let address = try bootstrap(k.brokers, creating: k.topics)
+            if k.brokers == "embedded", let fill = embeddedFill, let broker = embedded {
+                try fill.load(into: broker, topic: k.topics[0], schema: spec.schema)
+            }
+            let format = spec.source.format
+            source = KafkaSourceConnector(
+                spec: k, bootstrap: address,
+                decoderFactory: { schema in RecordDecoders.make(format: format, schema: schema) },
+                eventTimeFromKafkaTimestamp: spec.source.eventTime != nil && spec.source.eventTime?.field == nil)
+        }
+
+        // The schema reaching the sink is the last stage's output; plan once with a placeholder sink to learn it.
+        let sink: any SinkConnector
+        var sinkPartitioning: Partitioning? = nil
+        switch spec.sink.kind {
+        case .stdout(let format):
+            sink = StdoutSinkConnector(format: format)
+            outputDescription = "stdout"
+        case .null:
+            sink = NullSinkConnector(totals: sinkTotals)
+            outputDescription = "null"
+        case .file(let f):
+            sink = FileSinkConnector(spec: f)
+            outputDescription = f.path
+        case .kafka(let k):
+            let address = try bootstrap(k.brokers, creating: [k.topic])
+            sink = KafkaSinkConnector(spec: k, bootstrap: address) { batch, row in
+                JSONRowEncoder.jsonMessage(batch, row: row)
+            }
+            outputDescription = "kafka \(address) topic \(k.topic)"
+        }
+
+        switch spec.state.backend {
+        case .memory: state = MemoryStateBackend()
+        case .rocksdb: state = try RocksStateBackend(spec: spec.state)
+        }
+
+        let lateFiles = LateOutputFiles(spec: spec)
+        var parts = JobPlanner.Parts(source: source, sink: sink, state: state, clock: clock,
+                                     lateOutput: { id in lateFiles.writer(for: id) })
+        let draft = try JobPlanner.plan(spec, profile: profile, parts: parts)
+        if case .file(let f) = spec.sink.kind, f.keyByBucket, let template = f.bucket {
+            let sinkSchema = draft.stages.last!.outputSchema
+            let bucket: BucketTemplate
+            do { bucket = try BucketTemplate(template, schema: sinkSchema) } catch {
+                throw StreamError(.config, "sink bucket `\(template)`: \(error.message)")
+            }
+            sinkPartitioning = .hashed { batch in
+                var b = bucket
+                return (0..<batch.count).map { b.bucketHash(batch, row: $0) }
+            }
+            parts.sinkPartitioning = sinkPartitioning
+            plan = try JobPlanner.plan(spec, profile: profile, parts: parts)
+        } else {
+            plan = draft
+        }
+    }
+}
+
+/// Data to put into the embedded broker before the job starts (`--generate N`, `--load FILE`).
+struct EmbeddedFill {
+    var partitions: Int
+    var generateRows: Int?
+    var loadFile: String?
+    var keyField: String?
+
+    func load(into broker: EmbeddedBroker, topic: String, schema: Schema) throws(StreamError) {
+        if let file = loadFile {
+            let n = try broker.load(jsonLines: file, topic: topic, keyField: keyField)
+            log("embedded broker: loaded \(n) rows from \(file) into \(topic)")
+        }
+        if let rows = generateRows {
+            let n = try OrdersFiller.fill(broker: broker, topic: topic, rows: rows, partitions: partitions)
+            log("embedded broker: generated \(n) orders into \(topic) (\(partitions) partitions)")
+        }
+    }
+}
+
+/// Fills a topic with generated orders as JSON, keyed by order id (so each shop spreads over every
+/// partition, the hard case for event time).
+enum OrdersFiller {
+    static func fill(broker: EmbeddedBroker, topic: String, rows: Int, partitions: Int) throws(StreamError) -> Int {
+        let gen = GeneratorSource(spec: GeneratorSpec(seed: 2026, rows: rows, keys: 500, skew: 1.1, disorderMs: 3_000,
+                                                      startTime: 1_795_000_000_000, stepMs: 5, splits: 1))
+        let schema = Schema(GeneratorSource.fields)
+        let encoder = JSONRowEncoder(schema: schema)
+        let perPartition = (rows + partitions - 1) / partitions
+        try MockRetention.check(rows: perPartition, bytesPerRow: 110, partitions: partitions)
+        let chunk = 50_000
+        var done = 0
+        let reader = try gen.openReader(SourceContext(
+            worker: 0, workers: 1, schema: schema, spec: SourceSpec(kind: .generator(gen.spec)),
+            profile: Profile(name: "fill"), badRecords: BadRecordHandler(policy: .fail)))
+        while done < rows {
+            var batch = Batch(schema: schema, capacity: chunk)
+            _ = try reader.poll(into: &batch, maxRows: min(chunk, rows - done), timeoutMs: 0)
+            var messages: [(key: [UInt8]?, value: [UInt8])] = []
+            messages.reserveCapacity(batch.count)
+            for r in 0..<batch.count {
+                var value: [UInt8] = []
+                encoder.encode(batch, row: r, into: &value)
+                messages.append((key: Array(String(batch.columns[0].int64s[r]).utf8), value: value))
+            }
+            try broker.produce(topic: topic, messages: messages)
+            done += batch.count
+        }
+        return done
+    }
+}
+
+/// Writes late rows of window operators with `late_output` to JSON-lines files.
+final class LateOutputFiles: Sendable {
+    let paths: [String: String]
+    init(spec: PipelineSpec) {
+        var p: [String: String] = [:]
+        for op in spec.operators {
+            if case .window(let w) = op.kind, let path = w.lateOutput { p[op.id] = path }
+        }
+        paths = p
+    }
+
+    func writer(for id: String) -> (@Sendable (Batch) -> Void)? {
+        guard let path = paths[id] else { return nil }
+        let file = AppendFile(path: path)
+        return { batch in
+            let encoder = JSONRowEncoder(schema: batch.schema)
+            var out: [UInt8] = []
+            encoder.encodeAll(batch, into: &out)
+            file.append(out)
+        }
+    }
+}
