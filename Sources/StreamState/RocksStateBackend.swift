@@ -20,10 +20,13 @@ public final class RocksStateBackend: KeyedStateBackend, @unchecked Sendable {
     /// Opens (or creates) the database in `spec.dir`, reopening every column family it already has.
     public init(spec: StateSpec) throws(StreamError) {
         directory = spec.dir
-        do {
-            try FileManager.default.createDirectory(atPath: spec.dir, withIntermediateDirectories: true)
-        } catch {
-            throw StreamError(.state, "cannot create state directory \(spec.dir): \(error.localizedDescription)")
+        // Only a missing directory is created here; anything else at the path is RocksDB's to reject.
+        if !FileManager.default.fileExists(atPath: spec.dir) {
+            do {
+                try FileManager.default.createDirectory(atPath: spec.dir, withIntermediateDirectories: true)
+            } catch {
+                throw StreamError(.state, "cannot create state directory \(spec.dir): \(error.localizedDescription)")
+            }
         }
         let fs = FilesystemInfo.of(path: spec.dir)
         filesystem = fs?.name ?? "unknown"
