@@ -35,7 +35,8 @@ CACHE_BYTES=$(bytes "$MEMORY")
 # "fillrandom   :       2.345 micros/op 426401 ops/sec; ..." → 426401
 ops_per_sec() { awk -v name="$1" '$1 == name { for (i = 1; i <= NF; i++) if ($(i + 1) ~ /^ops\/sec/) print $i }'; }
 
-printf '%-10s %-10s %18s %22s %22s %14s\n' keys updates "streamctl rmw/s" "db_bench fillrandom/s" "db_bench readrandom/s" "peak RSS MiB"
+printf '%-10s %-10s %18s %22s %22s %14s\n' keys updates \
+    "streamctl rmw/s" "db_bench fillrandom/s" "db_bench readrandom/s" "peak RSS MiB"
 for keys in $SIZES; do
     updates=${UPDATES:-$keys}
 

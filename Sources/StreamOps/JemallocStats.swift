@@ -84,7 +84,8 @@ public enum JemallocStats {
     }
 
     private static func read<T>(_ name: String, as type: T.Type) -> T? {
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<T>.size, alignment: MemoryLayout<T>.alignment)
+        let buffer = UnsafeMutableRawPointer.allocate(
+            byteCount: MemoryLayout<T>.size, alignment: MemoryLayout<T>.alignment)
         defer { buffer.deallocate() }
         var size = MemoryLayout<T>.size
         guard mallctl(name, buffer, &size, nil, 0) == 0, size == MemoryLayout<T>.size else { return nil }

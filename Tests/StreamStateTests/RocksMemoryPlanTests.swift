@@ -11,7 +11,8 @@ import Testing
     }
 
     @Test func givenCacheLeavesTheRestToMemtables() {
-        let plan = RocksMemoryPlan(spec: StateSpec(backend: .rocksdb, memoryBytes: 256 << 20, blockCacheBytes: 192 << 20))
+        let spec = StateSpec(backend: .rocksdb, memoryBytes: 256 << 20, blockCacheBytes: 192 << 20)
+        let plan = RocksMemoryPlan(spec: spec)
         #expect(plan.memtableBytes == 64 << 20)
         #expect(plan.cacheCapacity == 256 << 20)
     }

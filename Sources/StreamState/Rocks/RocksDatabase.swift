@@ -142,7 +142,8 @@ final class RocksDatabase: @unchecked Sendable {
 
     /// Closes the database; later calls through `handle()` throw. Idempotent.
     func close() {
-        guard closed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+        let (exchanged, _) = closed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing)
+        guard exchanged else { return }
         families.withLock { families in
             for family in families.values { rocksdb_column_family_handle_destroy(family.raw) }
             families.removeAll()
