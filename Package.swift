@@ -24,7 +24,9 @@ let package = Package(
         // Kafka source and sink, embedded broker (librdkafka mock cluster).
         .target(name: "StreamKafka", dependencies: ["StreamCore", "CRdKafka"]),
         // RocksDB keyed state and the memory budget.
-        .target(name: "StreamState", dependencies: ["StreamCore", "CRocksDB", "CJemalloc"]),
+        .target(name: "StreamState", dependencies: ["StreamCore", "CRocksDB", "CRocksShim", "CJemalloc"]),
+        // C++ additions to RocksDB's C API (write buffer manager charged to the block cache).
+        .target(name: "CRocksShim", linkerSettings: [.linkedLibrary("rocksdb")]),
         // File and stdout sinks.
         .target(name: "StreamSinks", dependencies: ["StreamCore"]),
         // Allocator statistics, metrics rendering.
@@ -45,5 +47,6 @@ let package = Package(
         .testTarget(name: "StreamStateTests", dependencies: ["StreamState", "StreamCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["StreamCore"]),
     ],
-    swiftLanguageModes: [.v6]
+    swiftLanguageModes: [.v6],
+    cxxLanguageStandard: .cxx17
 )

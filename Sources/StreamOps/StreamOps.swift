@@ -1,2 +1,0 @@
-internal import CJemalloc
-import StreamCore

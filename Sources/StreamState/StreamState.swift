@@ -1,2 +1,0 @@
-internal import CRocksDB
-import StreamCore
