@@ -16,6 +16,8 @@ final class JobAssembly {
     /// Where the output goes, for the summary.
     let outputDescription: String
     let sinkTotals = SinkTotals()
+    /// The filesystem under the RocksDB state directory, for the run log.
+    var stateFilesystem: String? { (state as? RocksStateBackend)?.filesystem }
 
     init(spec: PipelineSpec, profile: Profile, embeddedFill: EmbeddedFill?, clock: any StreamClock) throws(StreamError) {
         self.spec = spec

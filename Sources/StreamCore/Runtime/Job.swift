@@ -21,6 +21,7 @@ public final class Job: Sendable {
     let stopRequested = Atomic<Bool>(false)
     let rowsRead = Atomic<Int>(0)
     let pendingBarrier = Atomic<Int64>(0)
+    let exitedWorkers = Atomic<Int>(0)
 
     public init(
         plan: JobPlan, clock: any StreamClock = SystemClock(), badRecords: BadRecordHandler,
@@ -59,6 +60,7 @@ public final class Job: Sendable {
                     } catch {
                         fail(error)
                     }
+                    exitedWorkers.add(1, ordering: .releasing)
                 }
                 do {
                     try t.start()
@@ -80,6 +82,11 @@ public final class Job: Sendable {
         if let e = firstError.withLock({ $0 }) { throw e }
     }
 
+    /// Every worker has exited (the job ended or failed); `wait()` returns at once.
+    public var isFinished: Bool {
+        exitedWorkers.load(ordering: .acquiring) == plan.stages.reduce(0) { $0 + $1.parallelism }
+    }
+
     /// Asks the sources to stop reading; everything read so far is processed and flushed.
     public func requestStop() { stopRequested.store(true, ordering: .relaxed) }
 
@@ -99,6 +106,8 @@ public final class Job: Sendable {
         stopRequested.store(true, ordering: .relaxed)
         for stage in inboxes { for c in stage { c.close() } }
     }
+
+    public var isStopRequested: Bool { stopRequested.load(ordering: .relaxed) }
 
     public var failed: Bool { firstError.withLock { $0 != nil } }
 

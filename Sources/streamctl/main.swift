@@ -1,2 +1,0 @@
-import StreamCore
-print("streamctl")
