@@ -43,8 +43,15 @@ public struct TokenBucket: Sendable {
     }
 
     /// The throttle of one of `workers` sink workers: each gets an equal share of the profile's rates.
-    public init(profile: Profile, workers: Int, clock: any StreamClock, sleep: @escaping Sleep = TokenBucket.systemSleep) {
+    /// Waits with the clock's own `sleep` when it is a `SleepingClock` (a test's manual clock), else really.
+    public init(profile: Profile, workers: Int, clock: any StreamClock) {
         let w = max(1, workers)
+        let sleep: Sleep
+        if let sleeping = clock as? any SleepingClock {
+            sleep = { sleeping.sleep(nanoseconds: $0) }
+        } else {
+            sleep = TokenBucket.systemSleep
+        }
         self.init(
             recordsPerSecond: profile.sinkRecordsPerSecond.map { max(1, $0 / w) },
             bytesPerSecond: profile.sinkBytesPerSecond.map { max(1, $0 / Int64(w)) },
@@ -85,4 +92,9 @@ public struct TokenBucket: Sendable {
         var remaining = timespec()
         while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
     }
+}
+
+/// A clock that also knows how to wait: a manual clock advances itself instead of blocking.
+public protocol SleepingClock: StreamClock {
+    func sleep(nanoseconds: UInt64)
 }

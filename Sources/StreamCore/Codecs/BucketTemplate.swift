@@ -2,9 +2,9 @@
 /// `date={window_start:%Y-%m-%d}/hour={window_start:%H}/shop={shop}`.
 ///
 /// `{field}` inserts the field's value as text (timestamps as RFC 3339); `{field:FORMAT}` formats a timestamp
-/// field with `%Y %m %d %H %M %S` (and `%%`). Values are escaped the way Hive escapes partition values
-/// (`/` becomes `%2F`, `:` `%3A`, ...), a leading `.` becomes `%2E` so no value can form `.`, `..` or a
-/// hidden directory, and null or empty values become `__HIVE_DEFAULT_PARTITION__`.
+/// field with `%Y %m %d %H %M %S` (and `%%`), inserted as written. Other values are escaped the way Hive
+/// escapes partition values (`/` becomes `%2F`, `:` `%3A`, ...), a leading `.` becomes `%2E` so no value
+/// can form `.`, `..` or a hidden directory, and null or empty values become `__HIVE_DEFAULT_PARTITION__`.
 ///
 /// The template is a value; each copy keeps its own cache of the last row's bucket, so consecutive rows
 /// with the same values (the usual case after routing by bucket) cost a comparison, not a formatting.
@@ -235,14 +235,14 @@ public struct BucketTemplate: Sendable {
             out.append(contentsOf: defaultPartition)
             return
         }
+        if let time {
+            // Digits and the template author's own literals: nothing to escape.
+            appendTime(c.int64s[row], parts: time, into: &out)
+            return
+        }
         var text: [UInt8] = []
         switch c.type {
-        case .timestamp:
-            if let time {
-                appendTime(c.int64s[row], parts: time, into: &text)
-            } else {
-                ByteFormat.appendTimestamp(c.int64s[row], into: &text)
-            }
+        case .timestamp: ByteFormat.appendTimestamp(c.int64s[row], into: &text)
         case .int64: ByteFormat.appendInt(c.int64s[row], into: &text)
         case .decimal(let scale): ByteFormat.appendDecimal(c.int64s[row], scale: scale, into: &text)
         case .double: text.append(contentsOf: c.doubles[row].description.utf8)
