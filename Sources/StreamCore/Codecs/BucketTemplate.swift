@@ -25,13 +25,21 @@ public struct BucketTemplate: Sendable {
     let segments: [Segment]
     private var cache = Cache()
 
+    /// The last row's bucket, and per field the value it came from and its formatted text.
     struct Cache: Sendable {
-        var valid = false
-        var keys: [Int64] = []
-        var strings: [[UInt8]] = []
+        struct Slot: Sendable {
+            var valid = false
+            var key: Int64 = 0
+            /// The raw bytes of a string value.
+            var raw: [UInt8] = []
+            var text: [UInt8] = []
+        }
+        var filled = false
+        var slots: [Slot] = []
         var bytes: [UInt8] = []
-        var text = ""
         var hash: UInt64 = 0
+        /// Made from `bytes` only when asked for: routing needs just the hash.
+        var text: String?
     }
 
     /// The fields the template reads, by schema index.
@@ -146,7 +154,10 @@ public struct BucketTemplate: Sendable {
     /// The bucket path of row `row`, e.g. `date=2026-11-27/hour=10/shop=acme`.
     public mutating func bucket(_ batch: Batch, row: Int) -> String {
         refresh(batch, row: row)
-        return cache.text
+        if let text = cache.text { return text }
+        let text = String(decoding: cache.bytes, as: UTF8.self)
+        cache.text = text
+        return text
     }
 
     /// A stable hash of the bucket path of row `row` (the same in every process), for routing rows by bucket.
@@ -161,58 +172,62 @@ public struct BucketTemplate: Sendable {
         out.append(contentsOf: cache.bytes)
     }
 
+    /// Re-formats only the fields whose value differs from the previous row's, then the path if any did.
     private mutating func refresh(_ batch: Batch, row: Int) {
-        if cache.valid && sameAsCached(batch, row: row) { return }
-        var keys: [Int64] = []
-        var strings: [[UInt8]] = []
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(cache.bytes.count + 16)
+        if !cache.filled {
+            cache.slots = Array(repeating: Cache.Slot(), count: fieldIndices.count)
+        }
+        var changed = !cache.filled
+        var f = 0
+        for segment in segments {
+            guard case .field(let index, let time, let unitMs) = segment else { continue }
+            let c = batch.columns[index]
+            if !cache.filled || !Self.matches(cache.slots[f], c, row: row, unitMs: unitMs) {
+                Self.fill(&cache.slots[f], c, row: row, time: time, unitMs: unitMs)
+                changed = true
+            }
+            f += 1
+        }
+        guard changed else { return }
+        cache.bytes.removeAll(keepingCapacity: true)
+        f = 0
         for segment in segments {
             switch segment {
-            case .literal(let l): bytes.append(contentsOf: l)
-            case .field(let index, let time, let unitMs):
-                let c = batch.columns[index]
-                keys.append(c.isValid(row) ? 1 : 0)
-                keys.append(Self.key(c, row: row, unitMs: unitMs))
-                if c.type.storage == .string {
-                    strings.append(c.isValid(row) ? c.strings.withBytes(at: row) { Array($0) } : [])
-                }
-                Self.appendValue(c, row: row, time: time, into: &bytes)
+            case .literal(let l): cache.bytes.append(contentsOf: l)
+            case .field:
+                cache.bytes.append(contentsOf: cache.slots[f].text)
+                f += 1
             }
         }
-        cache.keys = keys
-        cache.strings = strings
-        cache.hash = bytes.withUnsafeBytes { KeyHash.hash($0) }
-        cache.text = String(decoding: bytes, as: UTF8.self)
-        cache.bytes = bytes
-        cache.valid = true
+        cache.hash = cache.bytes.withUnsafeBytes { KeyHash.hash($0) }
+        cache.text = nil
+        cache.filled = true
     }
 
-    /// Whether row `row` produces the cached bucket: equal keys per field, equal bytes per string field.
-    private func sameAsCached(_ batch: Batch, row: Int) -> Bool {
-        var k = 0
-        var s = 0
-        for segment in segments {
-            guard case .field(let index, _, let unitMs) = segment else { continue }
-            let c = batch.columns[index]
-            let valid: Int64 = c.isValid(row) ? 1 : 0
-            if valid != cache.keys[k] || Self.key(c, row: row, unitMs: unitMs) != cache.keys[k + 1] { return false }
-            k += 2
-            if c.type.storage == .string {
-                let cached = cache.strings[s]
-                s += 1
-                if !c.isValid(row) { continue }
-                let equal = c.strings.withBytes(at: row) { p in
-                    p.count == cached.count && cached.withUnsafeBytes { $0.elementsEqual(p) }
-                }
-                if !equal { return false }
-            }
+    @inline(__always)
+    private static func matches(_ slot: Cache.Slot, _ c: Column, row: Int, unitMs: Int64) -> Bool {
+        let valid = c.isValid(row)
+        guard valid == slot.valid else { return false }
+        guard valid else { return true }
+        guard key(c, row: row, unitMs: unitMs) == slot.key else { return false }
+        guard c.type.storage == .string else { return true }
+        return c.strings.withBytes(at: row) { p in
+            slot.raw.withUnsafeBytes { $0.elementsEqual(p) }
         }
-        return true
+    }
+
+    private static func fill(_ slot: inout Cache.Slot, _ c: Column, row: Int, time: [TimePart]?, unitMs: Int64) {
+        slot.valid = c.isValid(row)
+        slot.key = key(c, row: row, unitMs: unitMs)
+        slot.raw.removeAll(keepingCapacity: true)
+        if slot.valid && c.type.storage == .string {
+            c.strings.withBytes(at: row) { slot.raw.append(contentsOf: $0) }
+        }
+        slot.text.removeAll(keepingCapacity: true)
+        appendValue(c, row: row, time: time, into: &slot.text)
     }
 
     /// A number equal for two rows when the field formats identically (strings also compare their bytes).
-    /// Nulls are told apart by `nullKey` beside it.
     @inline(__always)
     private static func key(_ c: Column, row: Int, unitMs: Int64) -> Int64 {
         guard c.isValid(row) else { return 0 }
@@ -235,25 +250,31 @@ public struct BucketTemplate: Sendable {
             out.append(contentsOf: defaultPartition)
             return
         }
-        if let time {
-            // Digits and the template author's own literals: nothing to escape.
-            appendTime(c.int64s[row], parts: time, into: &out)
-            return
-        }
-        var text: [UInt8] = []
         switch c.type {
-        case .timestamp: ByteFormat.appendTimestamp(c.int64s[row], into: &text)
-        case .int64: ByteFormat.appendInt(c.int64s[row], into: &text)
-        case .decimal(let scale): ByteFormat.appendDecimal(c.int64s[row], scale: scale, into: &text)
-        case .double: text.append(contentsOf: c.doubles[row].description.utf8)
-        case .bool: text.append(contentsOf: (c.bools[row] ? "true" : "false").utf8)
-        case .string: text = c.strings.withBytes(at: row) { Array($0) }
+        case .timestamp:
+            if let time {
+                // Digits and the template author's own literals: nothing to escape.
+                appendTime(c.int64s[row], parts: time, into: &out)
+            } else {
+                var text: [UInt8] = []
+                ByteFormat.appendTimestamp(c.int64s[row], into: &text)
+                text.withUnsafeBytes { appendEscaped($0, into: &out) }
+            }
+        // Numbers and bools hold no character that needs escaping and never start with `.`.
+        case .int64: ByteFormat.appendInt(c.int64s[row], into: &out)
+        case .decimal(let scale): ByteFormat.appendDecimal(c.int64s[row], scale: scale, into: &out)
+        case .double: out.append(contentsOf: c.doubles[row].description.utf8)
+        case .bool: out.append(contentsOf: (c.bools[row] ? "true" : "false").utf8)
+        case .string: c.strings.withBytes(at: row) { appendEscaped($0, into: &out) }
         }
-        if text.isEmpty {
+    }
+
+    private static func appendEscaped(_ p: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+        if p.isEmpty {
             out.append(contentsOf: defaultPartition)
             return
         }
-        for (i, b) in text.enumerated() {
+        for (i, b) in p.enumerated() {
             if needsEscape(b) || (i == 0 && b == UInt8(ascii: ".")) {
                 out.append(UInt8(ascii: "%"))
                 out.append(upperHex[Int(b >> 4)])
