@@ -9,8 +9,9 @@ import Testing
     let tenOClock: Int64 = 1_795_773_600_000
 
     func context(maxOpen: Int = 64, clock: any StreamClock = ManualClock(), worker: Int = 0) -> SinkContext {
-        SinkContext(worker: worker, workers: 1, schema: Schema(fields), profile: Profile(name: "p", sinkMaxOpen: maxOpen),
-                    clock: clock)
+        SinkContext(
+            worker: worker, workers: 1, schema: Schema(fields), profile: Profile(name: "p", sinkMaxOpen: maxOpen),
+            clock: clock)
     }
 
     func orders(_ n: Int, shops: [String], hourEvery: Int = 1_000_000, from first: Int = 0) -> Batch {
@@ -62,7 +63,9 @@ import Testing
         #expect(m["rows_written"] == 80)
         #expect(m["files_committed"] == 8)
         #expect(m["open_buckets"] == 0)
-        let sizes = try files.map { try FileManager.default.attributesOfItem(atPath: dir.path + "/" + $0)[.size] as! Int }
+        let sizes = try files.map {
+            try FileManager.default.attributesOfItem(atPath: dir.path + "/" + $0)[.size] as! Int
+        }
         #expect(m["bytes_written"] == Int64(sizes.reduce(0, +)))
     }
 
