@@ -45,6 +45,7 @@ let package = Package(
         .testTarget(name: "StreamPipelineTests", dependencies: ["StreamPipeline", "StreamCore"]),
         .testTarget(name: "StreamKafkaTests", dependencies: ["StreamKafka", "StreamCore", "CRdKafka"]),
         .testTarget(name: "StreamStateTests", dependencies: ["StreamState", "StreamCore"]),
+        .testTarget(name: "StreamSinksTests", dependencies: ["StreamSinks", "StreamCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["StreamCore"]),
     ],
     swiftLanguageModes: [.v6],

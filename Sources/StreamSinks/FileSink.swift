@@ -1,0 +1,188 @@
+import StreamCore
+
+/// Knobs of the file sink's rolling and buffering that the pipeline file does not set.
+public struct FileSinkOptions: Sendable, Hashable {
+    /// A part file open this long is rolled.
+    public var rolloverMs: Int64
+    /// A part file not written for this long is rolled.
+    public var inactivityMs: Int64
+    /// Bytes buffered per open part file before they are written.
+    public var bufferBytes: Int
+    /// fsync each part file before it is renamed to its final name.
+    public var syncOnCommit: Bool
+
+    public init(rolloverMs: Int64 = 15 * 60_000, inactivityMs: Int64 = 60_000, bufferBytes: Int = 64 << 10,
+                syncOnCommit: Bool = false) {
+        self.rolloverMs = rolloverMs
+        self.inactivityMs = inactivityMs
+        self.bufferBytes = bufferBytes
+        self.syncOnCommit = syncOnCommit
+    }
+}
+
+/// Writes rows as JSON lines or CSV into part files under `<path>/<bucket>/`, rolling them by size,
+/// age and inactivity. Each worker writes its own parts (`part-<worker>-<seq>.<ext>`), keeps at most the
+/// profile's `sinkMaxOpen` of them open (closing the least recently used bucket's part beyond that),
+/// and commits every open part on `close`.
+public struct FileSinkConnector: SinkConnector {
+    public let spec: FileSinkSpec
+    public let options: FileSinkOptions
+
+    public init(spec: FileSinkSpec, options: FileSinkOptions = FileSinkOptions()) {
+        self.spec = spec
+        self.options = options
+    }
+
+    public func openWriter(_ context: SinkContext) throws(StreamError) -> any SinkWriter {
+        var template: BucketTemplate? = nil
+        if let text = spec.bucket, !text.isEmpty {
+            do {
+                template = try BucketTemplate(text, schema: context.schema)
+            } catch {
+                let help = error.help.map { " (\($0))" } ?? ""
+                throw StreamError(.config, "sink bucket `\(text)` at offset \(error.offset): \(error.message)\(help)")
+            }
+        }
+        do {
+            try POSIX.makeDirectories(spec.path)
+        } catch {
+            throw StreamError(.sink, error.message)
+        }
+        return FileSinkWriter(spec: spec, options: options, context: context, template: template)
+    }
+}
+
+final class FileSinkWriter: SinkWriter {
+    private let root: String
+    private let rollSizeBytes: Int64
+    private let options: FileSinkOptions
+    private let worker: Int
+    private let maxOpen: Int
+    private let clock: any StreamClock
+    private let encoder: RowEncoder
+    private var template: BucketTemplate?
+    private var throttle: TokenBucket
+    private let counters = WriterCounters()
+
+    private var open: [String: PartFile] = [:]
+    /// The part of the previous row: consecutive rows of one bucket skip the dictionary.
+    private var current: PartFile?
+    private var nextSeq = 0
+    private var useTick: UInt64 = 0
+    private var madeDirectories: Set<String> = []
+    private var closed = false
+
+    init(spec: FileSinkSpec, options: FileSinkOptions, context: SinkContext, template: BucketTemplate?) {
+        root = spec.path.hasSuffix("/") && spec.path.count > 1 ? String(spec.path.dropLast()) : spec.path
+        rollSizeBytes = max(1, spec.rollSizeBytes)
+        self.options = options
+        worker = context.worker
+        maxOpen = max(1, context.profile.sinkMaxOpen)
+        clock = context.clock
+        encoder = RowEncoder(format: spec.format, schema: context.schema)
+        self.template = template
+        throttle = TokenBucket(profile: context.profile, workers: context.workers, clock: context.clock)
+        madeDirectories.insert(root)
+    }
+
+    func write(_ batch: Batch) throws(StreamError) {
+        precondition(!closed, "write after close")
+        guard !batch.isEmpty else { return }
+        let now = clock.nowMs()
+        try rollExpired(now: now)
+        var encodedBytes = 0
+        for row in 0..<batch.count {
+            let part = try part(for: batch, row: row, now: now)
+            let before = part.buffer.count
+            encoder.encode(batch, row: row, into: &part.buffer)
+            part.buffer.append(0x0A)
+            encodedBytes += part.buffer.count - before
+            part.rows += 1
+            part.lastWriteMs = now
+            if part.buffer.count >= options.bufferBytes { try flushBuffer(part) }
+            if part.size >= rollSizeBytes { try commit(part) }
+        }
+        counters.rows.add(Int64(batch.count), ordering: .relaxed)
+        throttle.acquire(records: batch.count, bytes: encodedBytes)
+        counters.throttledMs.store(throttle.throttledMs, ordering: .relaxed)
+    }
+
+    /// Writes every buffer to its file and rolls parts that are too old or idle.
+    func flush() throws(StreamError) {
+        for part in open.values { try flushBuffer(part) }
+        try rollExpired(now: clock.nowMs())
+    }
+
+    /// Commits every open part.
+    func close() throws(StreamError) {
+        guard !closed else { return }
+        for part in open.values.sorted(by: { $0.lastUse < $1.lastUse }) { try commit(part) }
+        closed = true
+    }
+
+    func metrics() -> [String: Int64] { counters.snapshot(files: true) }
+
+    private func part(for batch: Batch, row: Int, now: Int64) throws(StreamError) -> PartFile {
+        let bucket = template?.bucket(batch, row: row) ?? ""
+        if let current, current.bucket == bucket { return current }
+        useTick += 1
+        if let existing = open[bucket] {
+            existing.lastUse = useTick
+            current = existing
+            return existing
+        }
+        if open.count >= maxOpen, let lru = open.values.min(by: { $0.lastUse < $1.lastUse }) {
+            try commit(lru)
+        }
+        let part = try startPart(bucket: bucket, now: now)
+        part.lastUse = useTick
+        open[bucket] = part
+        counters.openBuckets.store(Int64(open.count), ordering: .relaxed)
+        current = part
+        return part
+    }
+
+    private func startPart(bucket: String, now: Int64) throws(StreamError) -> PartFile {
+        let directory = bucket.isEmpty ? root : root + "/" + bucket
+        if !madeDirectories.contains(directory) {
+            do {
+                try POSIX.makeDirectories(directory)
+            } catch {
+                throw StreamError(.sink, error.message)
+            }
+            madeDirectories.insert(directory)
+        }
+        // Skip sequence numbers a previous run of this worker already used in this directory.
+        var name: String
+        repeat {
+            name = "part-\(worker)-\(nextSeq).\(encoder.fileExtension)"
+            nextSeq += 1
+        } while POSIX.exists(directory + "/" + name) || POSIX.exists(directory + "/." + name + ".inprogress")
+        let part = try PartFile(
+            bucket: bucket, directory: directory, name: name, nowMs: now, bufferBytes: options.bufferBytes)
+        encoder.header(into: &part.buffer)
+        return part
+    }
+
+    private func flushBuffer(_ part: PartFile) throws(StreamError) {
+        let n = try part.flushBuffer()
+        counters.bytes.add(Int64(n), ordering: .relaxed)
+    }
+
+    private func commit(_ part: PartFile) throws(StreamError) {
+        let n = try part.finish(sync: options.syncOnCommit)
+        counters.bytes.add(Int64(n), ordering: .relaxed)
+        try part.commit()
+        open[part.bucket] = nil
+        if current === part { current = nil }
+        counters.filesCommitted.add(1, ordering: .relaxed)
+        counters.openBuckets.store(Int64(open.count), ordering: .relaxed)
+    }
+
+    private func rollExpired(now: Int64) throws(StreamError) {
+        let expired = open.values.filter {
+            now - $0.openedMs >= options.rolloverMs || now - $0.lastWriteMs >= options.inactivityMs
+        }
+        for part in expired { try commit(part) }
+    }
+}
