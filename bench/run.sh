@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# `make bench`: every figure in one run, each beside its reference where one exists.
+# Needs .build/release/streamctl (make build), kcat and db_bench (make bench installs them).
+# Environment: ROWS (pipeline rows, default 5M), KAFKA_ROWS (default 2M), STATE_SIZES (default "1000000 10000000").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+S=.build/release/streamctl
+ROWS=${ROWS:-5000000}
+KAFKA_ROWS=${KAFKA_ROWS:-2000000}
+
+echo "== machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+echo "== startup: time to validate and plan the orders job"
+/usr/bin/time -f "startup_seconds=%e peak_rss_kib=%M" $S validate examples/orders.yaml 2>&1 | tail -2
+
+echo "== decode: JSON → columns, one thread"
+$S bench decode --rows 2000000
+
+echo "== pipeline: generator → key_by shop → 1-hour windows → null sink"
+for p in 1 2; do $S bench pipeline --rows "$ROWS" --parallelism $p; done
+$S bench pipeline --rows "$ROWS" --parallelism 2 --state rocksdb
+
+echo "== kafka: kcat -C -e versus streamctl consume + decode, same embedded topic, same run"
+$S bench kafka --rows "$KAFKA_ROWS" --partitions 64 --parallelism 2
+
+echo "== state: RocksDB keyed read-modify-write versus db_bench"
+SIZES=${STATE_SIZES:-"1000000 10000000"} STREAMCTL=$S bash bench/state-bench.sh
