@@ -60,21 +60,22 @@ final class Checker {
     /// Opens `node` as a mapping, reporting unknown (with the nearest name), duplicate and missing keys.
     func mapping(_ node: Node, _ path: String, allowed: [String], required: [String] = []) -> Entries? {
         guard let map = node.mapping else {
-            report(node, "expected a mapping for `\(path)`, found \(describe(node))")
+            report(node, "expected a mapping\(path.isEmpty ? "" : " for `\(path)`"), found \(describe(node))")
             return nil
         }
         var entries = Entries(node: node, path: path)
+        let within = path.isEmpty ? "" : " in `\(path)`"
         for (keyNode, value) in map {
             guard let key = keyNode.scalar?.string else {
                 report(keyNode, "expected a name as key in `\(path)`, found \(describe(keyNode))")
                 continue
             }
             if entries.values[key] != nil {
-                report(keyNode, "duplicate key `\(key)` in `\(path)`", help: "remove one of the two")
+                report(keyNode, "duplicate key `\(key)`\(within)", help: "remove one of the two")
                 continue
             }
             if !allowed.contains(key) {
-                report(keyNode, "unknown key `\(key)` in `\(path)`",
+                report(keyNode, "unknown key `\(key)`\(within)",
                        help: Suggest.help(key, in: allowed, listing: "valid keys"))
                 continue
             }
@@ -82,7 +83,7 @@ final class Checker {
             entries.keys[key] = keyNode
         }
         for key in required where entries.values[key] == nil {
-            report(node, "missing required key `\(key)` in `\(path)`")
+            report(node, "missing required key `\(key)`\(within)")
         }
         return entries
     }

@@ -90,7 +90,7 @@ public enum ProfileLoader {
         }
         let checker = Checker(file: file, text: yaml)
         guard let root, !checker.isNull(root) else { return base }
-        let knobs = ProfileKnobs.read(root, path: name, checker: checker, allowOff: true)
+        let knobs = ProfileKnobs.read(root, path: "", checker: checker, allowOff: true)
         guard let knobs, checker.errors.isEmpty else { throw PipelineErrors(checker.sortedErrors) }
         return knobs.apply(to: base)
     }
