@@ -209,7 +209,8 @@ final class Checker {
             return nil
         }
         if let hit = options.first(where: { $0.key == s.string }) { return hit.value }
-        report(node, "unknown value `\(s.string)` for `\(path)`", help: Suggest.help(s.string, in: names, listing: "one of"))
+        report(node, "unknown value `\(s.string)` for `\(path)`",
+               help: Suggest.help(s.string, in: names, listing: "one of"))
         return nil
     }
 

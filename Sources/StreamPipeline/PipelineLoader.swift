@@ -17,7 +17,8 @@ public enum PipelineLoader {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
             throw PipelineErrors([
-                PipelineError(file: path, line: 0, column: 0, message: "cannot read the pipeline file: \(error.localizedDescription)",
+                PipelineError(file: path, line: 0, column: 0,
+                              message: "cannot read the pipeline file: \(error.localizedDescription)",
                               help: "check the path; it is taken relative to the current directory")
             ])
         }
@@ -180,7 +181,8 @@ final class SpecReader {
     @discardableResult
     func checkIdentifier(_ name: String, _ node: Node, what: String) -> Bool {
         let scalars = Array(name.unicodeScalars)
-        let ok = !scalars.isEmpty && scalars.allSatisfy { $0 == "_" || ($0.isASCII && $0.properties.isAlphabetic) || ("0"..."9").contains($0) }
+        let ok = !scalars.isEmpty
+            && scalars.allSatisfy { $0 == "_" || ($0.isASCII && $0.properties.isAlphabetic) || ("0"..."9").contains($0) }
             && !("0"..."9").contains(scalars[0])
         if !ok {
             checker.report(node, "\(what) `\(name)` is not an identifier",

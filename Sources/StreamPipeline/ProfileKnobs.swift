@@ -41,8 +41,12 @@ struct ProfileKnobs {
         if let n = e["checkpoint"] {
             let keys = ["interval", "timeout", "min_pause", "incremental", "tolerable_failures"]
             if let m = c.mapping(n, e.sub("checkpoint"), allowed: keys) {
-                if let v = m["interval"] { k.overrides.checkpointIntervalMs = c.duration(v, m.sub("interval"), positive: true) }
-                if let v = m["timeout"] { k.overrides.checkpointTimeoutMs = c.duration(v, m.sub("timeout"), positive: true) }
+                if let v = m["interval"] {
+                    k.overrides.checkpointIntervalMs = c.duration(v, m.sub("interval"), positive: true)
+                }
+                if let v = m["timeout"] {
+                    k.overrides.checkpointTimeoutMs = c.duration(v, m.sub("timeout"), positive: true)
+                }
                 if let v = m["min_pause"] { k.overrides.checkpointMinPauseMs = c.duration(v, m.sub("min_pause")) }
                 if let v = m["incremental"] { k.overrides.checkpointIncremental = c.bool(v, m.sub("incremental")) }
                 if let v = m["tolerable_failures"] {
@@ -62,7 +66,8 @@ struct ProfileKnobs {
                 k.overrides.kafkaQueuedMaxKBytes = c.int(v, m.sub("queued_max_kbytes"), min: 1)
             }
         }
-        if let n = e["sink"], let m = c.mapping(n, e.sub("sink"), allowed: ["records_per_second", "bytes_per_second", "max_open"]) {
+        let sinkKeys = ["records_per_second", "bytes_per_second", "max_open"]
+        if let n = e["sink"], let m = c.mapping(n, e.sub("sink"), allowed: sinkKeys) {
             if let v = m["records_per_second"] {
                 if isOff(v, c) {
                     k.unlimitedRecords = offAllowed(v, m.sub("records_per_second"), allowOff, c)
@@ -79,7 +84,9 @@ struct ProfileKnobs {
             }
             if let v = m["max_open"] { k.overrides.sinkMaxOpen = c.int(v, m.sub("max_open"), min: 1) }
         }
-        if let n = e["watermark"], let m = c.mapping(n, e.sub("watermark"), allowed: ["max_drift"]), let v = m["max_drift"] {
+        if let n = e["watermark"], let m = c.mapping(n, e.sub("watermark"), allowed: ["max_drift"]),
+            let v = m["max_drift"]
+        {
             if isOff(v, c) {
                 k.driftOff = offAllowed(v, m.sub("max_drift"), allowOff, c)
             } else {

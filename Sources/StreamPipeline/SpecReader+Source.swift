@@ -76,7 +76,8 @@ extension SpecReader {
                     start = .timestamp(ms)
                 } else {
                     checker.report(n, "invalid value \(checker.describe(n)) for `\(e.sub("start_from"))`",
-                                   help: "use `earliest`, `latest`, `committed`, an RFC 3339 timestamp or epoch milliseconds")
+                                   help: "use `earliest`, `latest`, `committed`, an RFC 3339 timestamp "
+                                       + "or epoch milliseconds")
                 }
             }
         }
@@ -131,7 +132,8 @@ extension SpecReader {
                 unknownField(field, at: checker.location(n), in: "`\(e.sub("field"))`", flow: flow)
             } else if let type = flow.type(of: field), type != .timestamp {
                 checker.report(n, "event-time field `\(field)` is \(type), not a timestamp",
-                               help: "declare `\(field): timestamp` in `schema` (epoch milliseconds or RFC 3339 in the input)")
+                               help: "declare `\(field): timestamp` in `schema` "
+                                   + "(epoch milliseconds or RFC 3339 in the input)")
             }
             spec.field = field
         }

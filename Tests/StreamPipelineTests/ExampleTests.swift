@@ -22,7 +22,8 @@ import Testing
             _ = try PipelineLoader.load(path: path)
         } catch {
             // Without the full expression language only expression lines (`filter:`, `map:`) may fail.
-            let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
             let onlyExpressions = error.errors.allSatisfy { e in
                 e.line > 0 && e.line <= lines.count && lines[e.line - 1].contains("filter:")
             }
