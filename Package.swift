@@ -42,7 +42,7 @@ let package = Package(
         ),
 
         .testTarget(name: "StreamCoreTests", dependencies: ["StreamCore"]),
-        .testTarget(name: "StreamPipelineTests", dependencies: ["StreamPipeline", "StreamCore"]),
+        .testTarget(name: "StreamPipelineTests", dependencies: ["StreamPipeline", "StreamCore"], exclude: ["Fixtures"]),
         .testTarget(name: "StreamKafkaTests", dependencies: ["StreamKafka", "StreamCore", "CRdKafka"]),
         .testTarget(name: "StreamStateTests", dependencies: ["StreamState", "StreamCore"]),
         .testTarget(name: "StreamSinksTests", dependencies: ["StreamSinks", "StreamCore"]),

@@ -1,0 +1,85 @@
+import StreamCore
+
+/// The job graph as Graphviz DOT: one node per source, operator and sink, labelled with id, kind and
+/// parallelism; edges labelled `forward` or `key_by(fields)`. A `key_by` is drawn as the edge it creates.
+public enum JobGraphDOT {
+    public static func render(_ spec: PipelineSpec, profile: Profile) -> String {
+        var lines = [
+            "digraph \(quote(spec.name)) {",
+            "    rankdir=LR;",
+            "    node [shape=box, style=rounded, fontname=\"Helvetica\"];",
+            "    edge [fontname=\"Helvetica\", fontsize=10];",
+        ]
+        func node(_ id: String, _ kind: String, pinned: Int?) {
+            let p = profile.parallelism(of: id, pinned: pinned)
+            lines.append("    \(quote(id)) [label=\(quote("\(id)\n\(kind)\nparallelism \(p)"))];")
+        }
+        node("source", sourceKind(spec.source.kind), pinned: spec.source.parallelism)
+        var previous = "source"
+        var edge = "forward"
+        var edges: [String] = []
+        for op in spec.operators {
+            if case .keyBy(let fields) = op.kind {
+                edge = "key_by(\(fields.joined(separator: ", ")))"
+                continue
+            }
+            node(op.id, operatorKind(op.kind), pinned: op.parallelism)
+            edges.append("    \(quote(previous)) -> \(quote(op.id)) [label=\(quote(edge))];")
+            previous = op.id
+            edge = "forward"
+        }
+        node("sink", sinkKind(spec.sink.kind), pinned: spec.sink.parallelism)
+        if case .file(let file) = spec.sink.kind, file.keyByBucket, file.bucket != nil {
+            edge = "key_by(bucket)"
+        }
+        edges.append("    \(quote(previous)) -> \"sink\" [label=\(quote(edge))];")
+        return (lines + edges + ["}"]).joined(separator: "\n") + "\n"
+    }
+
+    static func sourceKind(_ kind: SourceKind) -> String {
+        switch kind {
+        case .kafka(let k): "kafka \(k.topics.joined(separator: ", "))"
+        case .file: "file"
+        case .generator: "generator"
+        }
+    }
+
+    static func operatorKind(_ kind: OperatorKind) -> String {
+        switch kind {
+        case .filter: return "filter"
+        case .map(_, let keep): return keep ? "map" : "select"
+        case .keyBy: return "key_by"
+        case .window(let w):
+            switch w.kind {
+            case .tumbling(let size): return "window tumbling \(Durations.format(size))"
+            case .sliding(let size, let slide):
+                return "window sliding \(Durations.format(size)) every \(Durations.format(slide))"
+            case .session(let gap): return "window session gap \(Durations.format(gap))"
+            }
+        case .runningAggregate: return "aggregate"
+        case .dedupe: return "dedupe"
+        }
+    }
+
+    static func sinkKind(_ kind: SinkKind) -> String {
+        switch kind {
+        case .stdout(let f): "stdout \(f.rawValue)"
+        case .file(let f): "file \(f.format.rawValue)"
+        case .kafka(let k): "kafka \(k.topic)"
+        case .null: "null"
+        }
+    }
+
+    static func quote(_ s: String) -> String {
+        "\"" + s.replacingOccurrences("\\", "\\\\").replacingOccurrences("\"", "\\\"")
+            .replacingOccurrences("\n", "\\n") + "\""
+    }
+}
+
+extension String {
+    fileprivate func replacingOccurrences(_ target: Character, _ replacement: String) -> String {
+        var out = ""
+        for c in self { if c == target { out += replacement } else { out.append(c) } }
+        return out
+    }
+}

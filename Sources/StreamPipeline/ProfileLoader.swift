@@ -1,0 +1,97 @@
+import Foundation
+import StreamCore
+import Yams
+
+/// Finds and reads workload profiles: `NAME.yaml` files, the built-in defaults, and a pipeline's overrides.
+public enum ProfileLoader {
+    /// Where profiles are looked for when a pipeline file is loaded: `profiles/` beside the file, beside its
+    /// directory, and in the current directory.
+    public static func defaultSearchDirectories(pipelineFile: String) -> [String] {
+        let dir = (pipelineFile as NSString).deletingLastPathComponent
+        let base = dir.isEmpty ? "." : dir
+        var result: [String] = []
+        for d in ["\(base)/profiles", "\(base)/../profiles", "profiles"] where !result.contains(d) { result.append(d) }
+        return result
+    }
+
+    /// `profiles/backfill.yaml` → `backfill`.
+    public static func profileName(ofFile path: String) -> String {
+        let last = (path as NSString).lastPathComponent
+        return (last as NSString).deletingPathExtension
+    }
+
+    /// The built-in names and every `*.yaml`/`*.yml` file's name in `searchDirectories`, sorted.
+    public static func availableNames(searchDirectories: [String]) -> [String] {
+        var names = Set(Profile.builtIn.keys)
+        for dir in searchDirectories {
+            guard let files = try? FileManager.default.contentsOfDirectory(atPath: dir) else { continue }
+            for f in files where f.hasSuffix(".yaml") || f.hasSuffix(".yml") { names.insert(profileName(ofFile: f)) }
+        }
+        return names.sorted()
+    }
+
+    /// The profile `name` for `spec`: the pipeline's `profiles.files` first, then `NAME.yaml` in
+    /// `searchDirectories`, then `Profile.builtIn`; with `profiles.overrides.NAME` applied on top.
+    public static func resolve(name: String, spec: PipelineSpec, searchDirectories: [String])
+        throws(PipelineErrors) -> Profile
+    {
+        let pipelineDir = (spec.file as NSString).deletingLastPathComponent
+        var candidates: [String] = []
+        for file in spec.profiles.files where profileName(ofFile: file) == name {
+            candidates.append(file.hasPrefix("/") || pipelineDir.isEmpty ? file : "\(pipelineDir)/\(file)")
+        }
+        for dir in searchDirectories {
+            candidates.append("\(dir)/\(name).yaml")
+            candidates.append("\(dir)/\(name).yml")
+        }
+        var profile: Profile
+        if let path = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) {
+            profile = try load(path: path)
+        } else if let builtIn = Profile.builtIn[name] {
+            profile = builtIn
+        } else {
+            let known = Array(Set(availableNames(searchDirectories: searchDirectories)
+                + spec.profiles.files.map(profileName(ofFile:)))).sorted()
+            throw PipelineErrors([
+                PipelineError(file: spec.file, line: 0, column: 0, message: "unknown profile `\(name)`",
+                              help: Suggest.help(name, in: known, listing: "profiles"))
+            ])
+        }
+        if let overrides = spec.profiles.overrides[name] { profile = profile.applying(overrides) }
+        return profile
+    }
+
+    /// Reads one profile file; its name is the file's name. Knobs it leaves out keep the built-in value of the
+    /// same-named profile, or the defaults of `Profile`.
+    public static func load(path: String) throws(PipelineErrors) -> Profile {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw PipelineErrors([
+                PipelineError(file: path, line: 0, column: 0,
+                              message: "cannot read the profile file: \(error.localizedDescription)")
+            ])
+        }
+        return try load(yaml: text, file: path)
+    }
+
+    /// Reads profile YAML text; `file` names it in messages and gives the profile its name.
+    public static func load(yaml: String, file: String) throws(PipelineErrors) -> Profile {
+        let name = profileName(ofFile: file)
+        let base = Profile.builtIn[name] ?? Profile(name: name)
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            throw PipelineErrors([PipelineLoader.yamlError(error, file: file)])
+        } catch {
+            throw PipelineErrors([PipelineError(file: file, line: 0, column: 0, message: "invalid YAML: \(error)")])
+        }
+        let checker = Checker(file: file, text: yaml)
+        guard let root, !checker.isNull(root) else { return base }
+        let knobs = ProfileKnobs.read(root, path: "", checker: checker, allowOff: true)
+        guard let knobs, checker.errors.isEmpty else { throw PipelineErrors(checker.sortedErrors) }
+        return knobs.apply(to: base)
+    }
+}

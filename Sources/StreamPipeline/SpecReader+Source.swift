@@ -1,0 +1,146 @@
+import StreamCore
+import Yams
+
+extension SpecReader {
+    static let sourceKinds = ["kafka", "file", "generator"]
+    static let sourceKeys = sourceKinds + ["format", "event_time", "on_bad_record", "dead_letter_path", "parallelism"]
+
+    func readSource(_ node: Node, flow: SchemaFlow, pipelineName: String) -> SourceSpec? {
+        guard let e = checker.mapping(node, "source", allowed: Self.sourceKeys) else { return nil }
+        let kinds = Self.sourceKinds.filter { e[$0] != nil }
+        if kinds.isEmpty {
+            checker.report(node, "`source` names no source",
+                           help: "add one of `kafka:`, `file:` or `generator:`")
+        }
+        if kinds.count > 1, let second = e.keys[kinds[1]] {
+            checker.report(second, "`source` has both `\(kinds[0])` and `\(kinds[1])`",
+                           help: "a pipeline reads one source; keep one of them")
+        }
+        var kind: SourceKind?
+        switch kinds.first {
+        case "kafka": kind = e["kafka"].flatMap { readKafkaSource($0, group: pipelineName) }.map(SourceKind.kafka)
+        case "file": kind = e["file"].flatMap(readFileSource).map(SourceKind.file)
+        case "generator": kind = e["generator"].flatMap(readGenerator).map(SourceKind.generator)
+        default: break
+        }
+        var format = RecordFormat.json
+        if let n = e["format"], let f = checker.choice(n, "source.format", ["json": RecordFormat.json, "csv": .csv]) {
+            format = f
+        }
+        var eventTime: EventTimeSpec?
+        if let n = e["event_time"] {
+            eventTime = readEventTime(n, flow: flow, needsField: kinds.first != "kafka")
+        }
+        var policy = BadRecordPolicy.fail
+        var wantsDeadLetter = false
+        if let n = e["on_bad_record"],
+            let p = checker.choice(n, "source.on_bad_record", ["fail": 0, "skip": 1, "dead_letter": 2])
+        {
+            policy = p == 1 ? .skip : .fail
+            wantsDeadLetter = p == 2
+        }
+        let deadLetterPath = e["dead_letter_path"].flatMap { checker.name($0, "source.dead_letter_path") }
+        if wantsDeadLetter {
+            if let deadLetterPath {
+                policy = .deadLetter(path: deadLetterPath)
+            } else if e["dead_letter_path"] == nil {
+                checker.report(e["on_bad_record"]!, "`on_bad_record: dead_letter` needs `source.dead_letter_path`",
+                               help: "add `dead_letter_path: bad-records.jsonl` beside it")
+            }
+        } else if let n = e.keys["dead_letter_path"] {
+            checker.report(n, "`dead_letter_path` is only used with `on_bad_record: dead_letter`",
+                           help: "set `on_bad_record: dead_letter` or remove `dead_letter_path`")
+        }
+        let parallelism = e["parallelism"].flatMap { checker.int($0, "source.parallelism", min: 1) }
+        guard let kind else { return nil }
+        return SourceSpec(kind: kind, format: format, eventTime: eventTime, onBadRecord: policy,
+                          parallelism: parallelism)
+    }
+
+    func readKafkaSource(_ node: Node, group defaultGroup: String) -> KafkaSourceSpec? {
+        let path = "source.kafka"
+        guard let e = checker.mapping(node, path, allowed: ["brokers", "topics", "group", "start_from", "properties"],
+                                      required: ["brokers", "topics"])
+        else { return nil }
+        let brokers = e["brokers"].flatMap { checker.name($0, e.sub("brokers")) }
+        let topics = e["topics"].flatMap { checker.stringList($0, e.sub("topics")) }
+        let group = e["group"].map { checker.name($0, e.sub("group")) } ?? defaultGroup
+        var start = StartPosition.earliest
+        if let n = e["start_from"] {
+            switch n.scalar?.string {
+            case "earliest": start = .earliest
+            case "latest": start = .latest
+            case "committed": start = .committed
+            default:
+                if let s = n.scalar?.string, let ms = Timestamps.parseMs(s) {
+                    start = .timestamp(ms)
+                } else {
+                    checker.report(n, "invalid value \(checker.describe(n)) for `\(e.sub("start_from"))`",
+                                   help: "use `earliest`, `latest`, `committed`, an RFC 3339 timestamp "
+                                       + "or epoch milliseconds")
+                }
+            }
+        }
+        let properties = e["properties"].map { checker.properties($0, e.sub("properties")) } ?? [:]
+        guard let brokers, let topics, let group, let properties else { return nil }
+        return KafkaSourceSpec(brokers: brokers, topics: topics.map(\.0), group: group, startFrom: start,
+                               properties: properties)
+    }
+
+    func readFileSource(_ node: Node) -> FileSourceSpec? {
+        guard let e = checker.mapping(node, "source.file", allowed: ["paths", "header"], required: ["paths"]) else {
+            return nil
+        }
+        let paths = e["paths"].flatMap { checker.stringList($0, e.sub("paths")) }
+        let header = e["header"].map { checker.bool($0, e.sub("header")) } ?? true
+        guard let paths, let header else { return nil }
+        return FileSourceSpec(paths: paths.map(\.0), header: header)
+    }
+
+    func readGenerator(_ node: Node) -> GeneratorSpec? {
+        var g = GeneratorSpec()
+        if checker.isNull(node) { return g }
+        let keys = ["seed", "rows", "rate", "keys", "skew", "disorder", "start_time", "step", "splits"]
+        guard let e = checker.mapping(node, "source.generator", allowed: keys) else { return nil }
+        let before = checker.errors.count
+        if let n = e["seed"], let v = checker.int(n, e.sub("seed"), min: 0) { g.seed = UInt64(v) }
+        if let n = e["rows"] {
+            if n.scalar?.string == "unbounded" {
+                g.rows = nil
+            } else if let v = checker.int(n, e.sub("rows"), min: 0) {
+                g.rows = v
+            }
+        }
+        if let n = e["rate"], let v = checker.int(n, e.sub("rate"), min: 0) { g.rate = v == 0 ? nil : v }
+        if let n = e["keys"], let v = checker.int(n, e.sub("keys"), min: 1) { g.keys = v }
+        if let n = e["skew"], let v = checker.double(n, e.sub("skew"), min: 0) { g.skew = v }
+        if let n = e["disorder"], let v = checker.duration(n, e.sub("disorder")) { g.disorderMs = v }
+        if let n = e["start_time"], let v = checker.timestamp(n, e.sub("start_time")) { g.startTime = v }
+        if let n = e["step"], let v = checker.duration(n, e.sub("step")) { g.stepMs = v }
+        if let n = e["splits"], let v = checker.int(n, e.sub("splits"), min: 1) { g.splits = v }
+        return checker.errors.count == before ? g : nil
+    }
+
+    func readEventTime(_ node: Node, flow: SchemaFlow, needsField: Bool) -> EventTimeSpec? {
+        let path = "source.event_time"
+        guard let e = checker.mapping(node, path, allowed: ["field", "max_disorder", "idle_timeout"],
+                                      required: needsField ? ["field"] : [])
+        else { return nil }
+        var spec = EventTimeSpec(field: nil)
+        if let n = e["field"], let field = checker.name(n, e.sub("field")) {
+            if !flow.has(field) {
+                unknownField(field, at: checker.location(n), in: "`\(e.sub("field"))`", flow: flow)
+            } else if let type = flow.type(of: field), type != .timestamp {
+                checker.report(n, "event-time field `\(field)` is \(type), not a timestamp",
+                               help: "declare `\(field): timestamp` in `schema` "
+                                   + "(epoch milliseconds or RFC 3339 in the input)")
+            }
+            spec.field = field
+        }
+        if let n = e["max_disorder"], let v = checker.duration(n, e.sub("max_disorder")) { spec.maxDisorderMs = v }
+        if let n = e["idle_timeout"], let v = checker.duration(n, e.sub("idle_timeout"), positive: true) {
+            spec.idleTimeoutMs = v
+        }
+        return spec
+    }
+}
