@@ -201,3 +201,11 @@ func decode<D: RecordDecoder>(_ decoder: inout D, _ line: String, into batch: in
         #expect(batch.count == 0 && batch.columns[0].strings.bytes.isEmpty)
     }
 }
+
+@Suite struct DecodeBenchmarkSmoke {
+    @Test func benchmarkDecodesEveryGeneratedRow() {
+        let result = DecodeBenchmark.run(rows: 20_000)
+        print("decode: \(Int(result.rowsPerSecond)) rows/s, \(Int(result.bytesPerSecond / 1_000_000)) MB/s")
+        #expect(result.rowsPerSecond > 0)
+    }
+}
