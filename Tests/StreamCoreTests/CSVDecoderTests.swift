@@ -14,20 +14,32 @@ import Testing
         #expect(decode(&decoder, "1,plain,12.5,true,2026-11-27T10:15:30Z,1.5\n", into: &batch) == nil)
         #expect(decode(&decoder, #"2,"a, ""quoted"" name",0.1,0,1000,"# + "\r\n", into: &batch) == nil)
         #expect(decode(&decoder, #"3,"",-3,FALSE,0,"2e3""#, into: &batch) == nil)
-        #expect(batch.rows() == [
-            [.int64(1), .string("plain"), .decimal(1250, scale: 2), .bool(true), .timestamp(1_795_774_530_000), .double(1.5)],
-            [.int64(2), .string(#"a, "quoted" name"#), .decimal(10, scale: 2), .bool(false), .timestamp(1000), .null],
-            [.int64(3), .string(""), .decimal(-300, scale: 2), .bool(false), .timestamp(0), .double(2000)],
-        ])
+        #expect(
+            batch.rows() == [
+                [
+                    .int64(1), .string("plain"), .decimal(1250, scale: 2), .bool(true), .timestamp(1_795_774_530_000),
+                    .double(1.5),
+                ],
+                [
+                    .int64(2), .string(#"a, "quoted" name"#), .decimal(10, scale: 2), .bool(false), .timestamp(1000),
+                    .null,
+                ],
+                [.int64(3), .string(""), .decimal(-300, scale: 2), .bool(false), .timestamp(0), .double(2000)],
+            ]
+        )
     }
 
     @Test func headerMapsColumnsByNameAndIgnoresUnknownOnes() {
         let header = ["extra", "ts", "ok", "amount", "name", "id"]
         var decoder = CSVRecordDecoder(schema: schema, header: header, delimiter: UInt8(ascii: ";"))
         var batch = Batch(schema: schema)
-        #expect(decode(&decoder, "zzz;5;yes;1;n;7", into: &batch)?.message == #"field `ok`: expected bool, found "yes""#)
+        #expect(
+            decode(&decoder, "zzz;5;yes;1;n;7", into: &batch)?.message == #"field `ok`: expected bool, found "yes""#
+        )
         #expect(decode(&decoder, "zzz;5;1;1;n;7", into: &batch) == nil)
-        #expect(batch.rows() == [[.int64(7), .string("n"), .decimal(100, scale: 2), .bool(true), .timestamp(5), .null]])
+        #expect(
+            batch.rows() == [[.int64(7), .string("n"), .decimal(100, scale: 2), .bool(true), .timestamp(5), .null]]
+        )
     }
 
     @Test func badLinesThrowAndLeaveTheBatchUnchanged() {

@@ -12,12 +12,18 @@ import Testing
     var batch: Batch {
         var b = Batch(schema: schema)
         let rows: [[Value]] = [
-            [.int64(1), .decimal(1250, scale: 2), .double(2.5), .string("North"), .timestamp(1_795_774_530_123),
-             .bool(true), .string("hi"), .int64(3), .int64(10)],
-            [.int64(2), .decimal(-5, scale: 2), .double(-1), .string("zürich"), .timestamp(0),
-             .bool(false), .null, .null, .int64(20)],
-            [.int64(3), .decimal(0, scale: 2), .double(0), .string(""), .timestamp(-1),
-             .bool(true), .string("Ünï"), .int64(0), .int64(30)],
+            [
+                .int64(1), .decimal(1250, scale: 2), .double(2.5), .string("North"), .timestamp(1_795_774_530_123),
+                .bool(true), .string("hi"), .int64(3), .int64(10),
+            ],
+            [
+                .int64(2), .decimal(-5, scale: 2), .double(-1), .string("zürich"), .timestamp(0),
+                .bool(false), .null, .null, .int64(20),
+            ],
+            [
+                .int64(3), .decimal(0, scale: 2), .double(0), .string(""), .timestamp(-1),
+                .bool(true), .string("Ünï"), .int64(0), .int64(30),
+            ],
         ]
         for row in rows {
             for (i, v) in row.enumerated() { b.columns[i].append(v) }
@@ -147,11 +153,21 @@ import Testing
         #expect(try eval("format(ts, '%Y-%m-%d %H:%M:%S %j %%')")[0] == .string("2026-11-27 10:15:30 331 %"))
         #expect(try eval("format(ts, '%Y-%m-%d %H:%M')")[2] == .string("1969-12-31 23:59"))
         #expect(try eval("date_trunc('hour', ts)")[0] == .timestamp(1_795_773_600_000))
-        #expect(try eval("date_trunc('day', ts)") == [.timestamp(1_795_737_600_000), .timestamp(0), .timestamp(-86_400_000)])
+        #expect(
+            try eval("date_trunc('day', ts)") == [
+                .timestamp(1_795_737_600_000), .timestamp(0), .timestamp(-86_400_000),
+            ]
+        )
         #expect(try eval("date_trunc('minute', ts)")[0] == .timestamp(1_795_774_500_000))
         #expect(try eval("date_trunc('second', ts)")[0] == .timestamp(1_795_774_530_000))
-        #expect(try eval("date_trunc('month', ts)")[0] == .timestamp(try #require(CivilTime.parseRFC3339("2026-11-01T00:00:00Z"))))
-        #expect(try eval("date_trunc('YEAR', ts)")[2] == .timestamp(try #require(CivilTime.parseRFC3339("1969-01-01T00:00:00Z"))))
+        #expect(
+            try eval("date_trunc('month', ts)")[0]
+                == .timestamp(try #require(CivilTime.parseRFC3339("2026-11-01T00:00:00Z")))
+        )
+        #expect(
+            try eval("date_trunc('YEAR', ts)")[2]
+                == .timestamp(try #require(CivilTime.parseRFC3339("1969-01-01T00:00:00Z")))
+        )
         #expect(try eval("extract('year', ts)") == [.int64(2026), .int64(1970), .int64(1969)])
         #expect(try eval("extract('month', ts)")[0] == .int64(11))
         #expect(try eval("extract('day', ts)")[0] == .int64(27))
@@ -164,7 +180,11 @@ import Testing
     @Test func castsAbsRoundCoalesce() throws {
         #expect(try eval("cast(amount as int64)") == [.int64(12), .int64(0), .int64(0)])
         #expect(try eval("cast(amount as double)")[0] == .double(12.5))
-        #expect(try eval("cast(amount as decimal(1))") == [.decimal(125, scale: 1), .decimal(0, scale: 1), .decimal(0, scale: 1)])
+        #expect(
+            try eval("cast(amount as decimal(1))") == [
+                .decimal(125, scale: 1), .decimal(0, scale: 1), .decimal(0, scale: 1),
+            ]
+        )
         #expect(try eval("cast(amount as string)")[1] == .string("-0.05"))
         #expect(try eval("cast(price as int64)") == [.int64(2), .int64(-1), .int64(0)])
         #expect(try eval("cast(price as decimal)")[0] == .decimal(250, scale: 2))
@@ -207,18 +227,44 @@ import Testing
         #expect(error("id + shop")?.offset == 3)
         #expect(error("shop + 'x'")?.help == "use concat(a, b) to join strings")
         #expect(error("shop + 'x'")?.message == "cannot apply `+` to string and string")
-        #expect(error("not id") == ExpressionError(
-            "`not` needs a bool, found int64", at: 4, help: "compare it, e.g. `x = 1` or `x is not null`"))
+        #expect(
+            error("not id")
+                == ExpressionError(
+                    "`not` needs a bool, found int64",
+                    at: 4,
+                    help: "compare it, e.g. `x = 1` or `x is not null`"
+                )
+        )
         #expect(error("ok and id")?.offset == 7)
-        #expect(error("id = 'x'") == ExpressionError(
-            "cannot compare int64 with string", at: 3, help: "convert with cast(x as ...)"))
-        #expect(error("date_trunc('hours', ts)") == ExpressionError(
-            "unknown unit 'hours' for date_trunc()", at: 11, help: "did you mean 'hour'?"))
+        #expect(
+            error("id = 'x'")
+                == ExpressionError(
+                    "cannot compare int64 with string",
+                    at: 3,
+                    help: "convert with cast(x as ...)"
+                )
+        )
+        #expect(
+            error("date_trunc('hours', ts)")
+                == ExpressionError(
+                    "unknown unit 'hours' for date_trunc()",
+                    at: 11,
+                    help: "did you mean 'hour'?"
+                )
+        )
         #expect(error("format(ts, '%Y %q')")?.message == "unknown format code `%q`")
-        #expect(error("lower(id)") == ExpressionError(
-            "lower() needs a string, found int64", at: 6, help: "convert with cast(x as string)"))
+        #expect(
+            error("lower(id)")
+                == ExpressionError(
+                    "lower() needs a string, found int64",
+                    at: 6,
+                    help: "convert with cast(x as string)"
+                )
+        )
         #expect(error("lower(shop, 1)")?.message == "lower() takes 1 argument, found 2")
-        #expect(error("cast(id as int46)") == ExpressionError("unknown type `int46`", at: 11, help: "did you mean `int64`?"))
+        #expect(
+            error("cast(id as int46)") == ExpressionError("unknown type `int46`", at: 11, help: "did you mean `int64`?")
+        )
         #expect(error("ts > 'yesterday'")?.offset == 5)
         #expect(error("id >") == ExpressionError("expected a value, found end of expression", at: 4))
         #expect(error("(id > 1")?.message == "expected `)` to close `(`, found end of expression")

@@ -54,11 +54,14 @@ func decode<D: RecordDecoder>(_ decoder: inout D, _ line: String, into batch: in
     @Test func decodesEveryTypeInAnyKeyOrder() throws {
         let row = try decodeOne(
             #" { "shop" : "north", "order_id": 42, "price": 19.5, "paid": true, "#
-                + #""ts": "2026-11-27T10:15:30Z", "amount": 12.5, "note": "hi" } "#)
-        #expect(row == [
-            .int64(42), .string("north"), .double(19.5), .bool(true), .timestamp(1_795_774_530_000),
-            .decimal(1250, scale: 2), .string("hi"),
-        ])
+                + #""ts": "2026-11-27T10:15:30Z", "amount": 12.5, "note": "hi" } "#
+        )
+        #expect(
+            row == [
+                .int64(42), .string("north"), .double(19.5), .bool(true), .timestamp(1_795_774_530_000),
+                .decimal(1250, scale: 2), .string("hi"),
+            ]
+        )
     }
 
     @Test func nullableFieldMissingOrNullBecomesNull() throws {
@@ -75,14 +78,17 @@ func decode<D: RecordDecoder>(_ decoder: inout D, _ line: String, into batch: in
     @Test func unknownKeysAreSkippedIncludingNestedValues() throws {
         let row = try decodeOne(
             #"{"x":{"a":[1,2,{"b":"}"}],"c":null},"order_id":7,"y":[true,false,-1.5e3,"\"]"],"shop":"s","#
-                + #""price":0,"paid":false,"ts":0,"amount":0,"z":{}}"#)
+                + #""price":0,"paid":false,"ts":0,"amount":0,"z":{}}"#
+        )
         #expect(row[0] == .int64(7))
         #expect(row[1] == .string("s"))
     }
 
     @Test func stringEscapesAndUnicode() throws {
         let schema = Schema([Field("s", .string)])
-        #expect(try decodeOne(#"{"s":"a\"b\\c\/d\b\f\n\r\t"}"#, schema: schema) == [.string("a\"b\\c/d\u{8}\u{c}\n\r\t")])
+        #expect(
+            try decodeOne(#"{"s":"a\"b\\c\/d\b\f\n\r\t"}"#, schema: schema) == [.string("a\"b\\c/d\u{8}\u{c}\n\r\t")]
+        )
         #expect(try decodeOne(#"{"s":"\u00e9\u20AC\ud83d\ude00"}"#, schema: schema) == [.string("é€😀")])
         #expect(try decodeOne(#"{"s":"zürich 東京 🎉"}"#, schema: schema) == [.string("zürich 東京 🎉")])
         #expect(try decodeOne(#"{"\u0073":"escaped key"}"#, schema: schema) == [.string("escaped key")])
@@ -94,8 +100,14 @@ func decode<D: RecordDecoder>(_ decoder: inout D, _ line: String, into batch: in
         #expect(try decodeOne(#"{"n":9223372036854775807}"#, schema: schema) == [.int64(.max)])
         #expect(try decodeOne(#"{"n":-9223372036854775808}"#, schema: schema) == [.int64(.min)])
         #expect(try decodeOne(#"{"n":-0}"#, schema: schema) == [.int64(0)])
-        #expect(failure(#"{"n":9223372036854775808}"#, schema: schema)?.message == "field `n`: int64 out of range: 9223372036854775808")
-        #expect(failure(#"{"n":-9223372036854775809}"#, schema: schema)?.message == "field `n`: int64 out of range: -9223372036854775809")
+        #expect(
+            failure(#"{"n":9223372036854775808}"#, schema: schema)?.message
+                == "field `n`: int64 out of range: 9223372036854775808"
+        )
+        #expect(
+            failure(#"{"n":-9223372036854775809}"#, schema: schema)?.message
+                == "field `n`: int64 out of range: -9223372036854775809"
+        )
         #expect(failure(#"{"n":1.5}"#, schema: schema)?.message == "field `n`: expected int64, found number 1.5")
         #expect(failure(#"{"n":1e3}"#, schema: schema)?.message == "field `n`: expected int64, found number 1e3")
     }
@@ -130,8 +142,10 @@ func decode<D: RecordDecoder>(_ decoder: inout D, _ line: String, into batch: in
         #expect(try ts(#""1970-01-01T00:00:00Z""#) == .timestamp(0))
         #expect(try ts(#""1969-12-31T23:59:59.999Z""#) == .timestamp(-1))
         #expect(try ts(#""2024-02-29T00:00:00Z""#) == .timestamp(1_709_164_800_000))
-        #expect(failure(#"{"ts":"2023-02-29T00:00:00Z"}"#, schema: schema)?.message
-            == #"field `ts`: expected an RFC 3339 timestamp or epoch milliseconds, found string "2023-02-29T00:00:00Z""#)
+        #expect(
+            failure(#"{"ts":"2023-02-29T00:00:00Z"}"#, schema: schema)?.message
+                == #"field `ts`: expected an RFC 3339 timestamp or epoch milliseconds, found string "2023-02-29T00:00:00Z""#
+        )
         #expect(failure(#"{"ts":"2026-11-27 10:15"}"#, schema: schema) != nil)
         #expect(failure(#"{"ts":1.5}"#, schema: schema)?.message == "field `ts`: expected timestamp, found number 1.5")
     }
@@ -150,9 +164,13 @@ func decode<D: RecordDecoder>(_ decoder: inout D, _ line: String, into batch: in
         #expect(try a("-0.125") == .decimal(-12, scale: 2))
         #expect(try a("0.001") == .decimal(0, scale: 2))
         #expect(try a("92233720368547758.07") == .decimal(.max, scale: 2))
-        #expect(failure(#"{"a":92233720368547758.08}"#, schema: schema)?.message
-            == "field `a`: decimal out of range: 92233720368547758.08")
-        #expect(failure(#"{"a":"abc"}"#, schema: schema)?.message == #"field `a`: expected decimal, found string "abc""#)
+        #expect(
+            failure(#"{"a":92233720368547758.08}"#, schema: schema)?.message
+                == "field `a`: decimal out of range: 92233720368547758.08"
+        )
+        #expect(
+            failure(#"{"a":"abc"}"#, schema: schema)?.message == #"field `a`: expected decimal, found string "abc""#
+        )
         #expect(failure(#"{"a":true}"#, schema: schema)?.message == "field `a`: expected decimal, found bool true")
     }
 
@@ -161,20 +179,30 @@ func decode<D: RecordDecoder>(_ decoder: inout D, _ line: String, into batch: in
         #expect(failure(String(full.dropLast(3)))?.message == "truncated record in string")
         #expect(failure(String(full.dropLast()))?.message == "truncated record: expected `,` or `}`")
         #expect(failure(#"{"order_id":3,"shop":"a\qb"}"#)?.message == #"malformed JSON: invalid escape `\q` in string"#)
-        #expect(failure(#"{"order_id":3,"shop":"\ud800"}"#)?.message == #"malformed JSON: unpaired high surrogate \ud800"#)
-        #expect(failure(#"{"order_id":3,"price":1,"paid":true,"ts":0,"amount":1}"#)?.message
-            == "field `shop`: missing (the field is not nullable)")
-        #expect(failure(#"{"order_id":3,"shop":null,"price":1,"paid":true,"ts":0,"amount":1}"#)?.message
-            == "field `shop`: null in a non-nullable string field")
-        #expect(failure(#"{"order_id":"3","shop":"s","price":1,"paid":true,"ts":0,"amount":1}"#)?.message
-            == #"field `order_id`: expected int64, found string "3""#)
+        #expect(
+            failure(#"{"order_id":3,"shop":"\ud800"}"#)?.message == #"malformed JSON: unpaired high surrogate \ud800"#
+        )
+        #expect(
+            failure(#"{"order_id":3,"price":1,"paid":true,"ts":0,"amount":1}"#)?.message
+                == "field `shop`: missing (the field is not nullable)"
+        )
+        #expect(
+            failure(#"{"order_id":3,"shop":null,"price":1,"paid":true,"ts":0,"amount":1}"#)?.message
+                == "field `shop`: null in a non-nullable string field"
+        )
+        #expect(
+            failure(#"{"order_id":"3","shop":"s","price":1,"paid":true,"ts":0,"amount":1}"#)?.message
+                == #"field `order_id`: expected int64, found string "3""#
+        )
         #expect(failure(full + " x")?.message == "trailing characters after the JSON object: `x`")
         #expect(failure(full + "}")?.message == "trailing characters after the JSON object: `}`")
         #expect(failure(#"{"order_id":3,"order_id":4}"#)?.message == "field `order_id`: duplicate key")
         #expect(failure("[1]")?.message == "malformed JSON: expected a JSON object `{`, found `[`")
         #expect(failure("")?.message == "empty record")
         #expect(failure(#"{"shop":"a", "x": [1,,2]}"#)?.message == "malformed JSON: expected a value, found `,`")
-        #expect(failure(#"{"shop":"é"# + "\u{1}\"}")?.message == "malformed JSON: unescaped control character in string")
+        #expect(
+            failure(#"{"shop":"é"# + "\u{1}\"}")?.message == "malformed JSON: unescaped control character in string"
+        )
     }
 
     @Test func failureAfterANullRestoresTheValidityArray() {

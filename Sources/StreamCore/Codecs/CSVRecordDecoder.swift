@@ -99,14 +99,22 @@ public struct CSVRecordDecoder: RecordDecoder {
     }
 
     private mutating func decodeValue(
-        _ p: UnsafePointer<UInt8>, _ n: Int, quoted: Bool, doubled: Bool, field f: Int, at offset: Int,
+        _ p: UnsafePointer<UInt8>,
+        _ n: Int,
+        quoted: Bool,
+        doubled: Bool,
+        field f: Int,
+        at offset: Int,
         into batch: inout Batch
     ) throws(DecodeError) {
         if seen[f] { throw DecodeError("field `\(schema[f].name)`: duplicate column", at: offset) }
         seen[f] = true
         if n == 0 && !quoted && (schema[f].nullable || kinds[f] != .string) {
             guard schema[f].nullable else {
-                throw DecodeError("field `\(schema[f].name)`: empty value in a non-nullable \(schema[f].type) field", at: offset)
+                throw DecodeError(
+                    "field `\(schema[f].name)`: empty value in a non-nullable \(schema[f].type) field",
+                    at: offset
+                )
             }
             if batch.columns[f].validity == nil { createdValidity[f] = true }
             batch.columns[f].appendNull()
@@ -130,7 +138,11 @@ public struct CSVRecordDecoder: RecordDecoder {
 
     @inline(__always)
     private func decodeText(
-        _ p: UnsafePointer<UInt8>, _ n: Int, field f: Int, at offset: Int, into batch: inout Batch
+        _ p: UnsafePointer<UInt8>,
+        _ n: Int,
+        field f: Int,
+        at offset: Int,
+        into batch: inout Batch
     ) throws(DecodeError) {
         switch kinds[f] {
         case .string:
@@ -161,7 +173,10 @@ public struct CSVRecordDecoder: RecordDecoder {
     }
 
     private func mismatch(_ f: Int, _ p: UnsafePointer<UInt8>, _ n: Int, _ at: Int) -> DecodeError {
-        DecodeError("field `\(schema[f].name)`: expected \(schema[f].type), found \"\(ScalarText.preview(p, n))\"", at: at)
+        DecodeError(
+            "field `\(schema[f].name)`: expected \(schema[f].type), found \"\(ScalarText.preview(p, n))\"",
+            at: at
+        )
     }
 
     private func outOfRange(_ f: Int, _ p: UnsafePointer<UInt8>, _ n: Int, _ at: Int) -> DecodeError {

@@ -141,7 +141,8 @@ public struct JSONRecordDecoder: RecordDecoder {
     }
 
     @inline(__always)
-    private mutating func decodeValue(_ c: inout JSONCursor, field f: Int, into batch: inout Batch) throws(DecodeError) {
+    private mutating func decodeValue(_ c: inout JSONCursor, field f: Int, into batch: inout Batch) throws(DecodeError)
+    {
         let first = c.peek
         if first == 110 {  // null
             let at = c.i
@@ -169,7 +170,9 @@ public struct JSONRecordDecoder: RecordDecoder {
                 guard !s.escaped, let v = CivilTime.parseRFC3339(c.p + s.start, s.end - s.start) else {
                     throw DecodeError(
                         "field `\(schema[f].name)`: expected an RFC 3339 timestamp or epoch milliseconds, found "
-                            + JSONCursor(c.p, c.n, at: at).describeValue(), at: at)
+                            + JSONCursor(c.p, c.n, at: at).describeValue(),
+                        at: at
+                    )
                 }
                 batch.columns[f].int64s.append(v)
             } else {
@@ -197,7 +200,9 @@ public struct JSONRecordDecoder: RecordDecoder {
                 JSONCursor.unescape(c.p, c.n, s.start, s.end, into: &batch.columns[f].strings.bytes)
                 batch.columns[f].strings.offsets.append(UInt32(batch.columns[f].strings.bytes.count))
             } else {
-                batch.columns[f].strings.append(bytes: UnsafeRawBufferPointer(start: c.p + s.start, count: s.end - s.start))
+                batch.columns[f].strings.append(
+                    bytes: UnsafeRawBufferPointer(start: c.p + s.start, count: s.end - s.start)
+                )
             }
         case .decimal(let scale):
             let range: (start: Int, end: Int)

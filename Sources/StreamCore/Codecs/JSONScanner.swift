@@ -176,9 +176,18 @@ struct JSONCursor {
         let minScalar: UInt32
         var scalar: UInt32
         switch c {
-        case 0xC2...0xDF: len = 2; scalar = UInt32(c & 0x1F); minScalar = 0x80
-        case 0xE0...0xEF: len = 3; scalar = UInt32(c & 0x0F); minScalar = 0x800
-        case 0xF0...0xF4: len = 4; scalar = UInt32(c & 0x07); minScalar = 0x10000
+        case 0xC2...0xDF:
+            len = 2
+            scalar = UInt32(c & 0x1F)
+            minScalar = 0x80
+        case 0xE0...0xEF:
+            len = 3
+            scalar = UInt32(c & 0x0F)
+            minScalar = 0x800
+        case 0xF0...0xF4:
+            len = 4
+            scalar = UInt32(c & 0x07)
+            minScalar = 0x10000
         default: throw DecodeError("invalid UTF-8 in string", at: k)
         }
         guard k + len <= n else { throw DecodeError("invalid UTF-8 in string", at: k) }

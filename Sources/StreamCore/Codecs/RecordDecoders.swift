@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Builds the decoder of a source's record format.
@@ -77,17 +77,26 @@ enum ScalarText {
         var i = 0
         if i < n, p[i] == 45 || p[i] == 43 { i += 1 }
         var mantissaDigits = 0
-        while i < n, p[i] &- 48 < 10 { i += 1; mantissaDigits += 1 }
+        while i < n, p[i] &- 48 < 10 {
+            i += 1
+            mantissaDigits += 1
+        }
         if i < n, p[i] == 46 {
             i += 1
-            while i < n, p[i] &- 48 < 10 { i += 1; mantissaDigits += 1 }
+            while i < n, p[i] &- 48 < 10 {
+                i += 1
+                mantissaDigits += 1
+            }
         }
         guard mantissaDigits > 0 else { return false }
         if i < n, p[i] | 0x20 == 101 {
             i += 1
             if i < n, p[i] == 45 || p[i] == 43 { i += 1 }
             var expDigits = 0
-            while i < n, p[i] &- 48 < 10 { i += 1; expDigits += 1 }
+            while i < n, p[i] &- 48 < 10 {
+                i += 1
+                expDigits += 1
+            }
             guard expDigits > 0 else { return false }
         }
         return i == n

@@ -64,8 +64,16 @@ enum CivilTime {
         let doy = day - days(year: y, month: 1, day: 1) + 1
         let dow = ((day % 7) + 7 + 4) % 7  // 1970-01-01 was a Thursday
         return Parts(
-            year: y, month: m, day: d, hour: rem / msPerHour, minute: rem % msPerHour / msPerMinute,
-            second: rem % msPerMinute / msPerSecond, millis: rem % msPerSecond, dayOfYear: doy, dayOfWeek: dow)
+            year: y,
+            month: m,
+            day: d,
+            hour: rem / msPerHour,
+            minute: rem % msPerHour / msPerMinute,
+            second: rem % msPerMinute / msPerSecond,
+            millis: rem % msPerSecond,
+            dayOfYear: doy,
+            dayOfWeek: dow
+        )
     }
 
     /// Parses RFC 3339 (`2026-11-27T10:15:30Z`, `2026-11-27T10:15:30.123+01:00`) into epoch millis UTC.

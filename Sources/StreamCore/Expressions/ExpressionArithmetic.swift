@@ -25,25 +25,31 @@ extension ExpressionCompiler {
         }
         guard ta.isNumeric, tb.isNumeric, let common = Self.promote(ta, tb) else {
             let help: String? =
-                op == "+" && (ta == .string || tb == .string) ? "use concat(a, b) to join strings"
-                : ta == .timestamp || tb == .timestamp ? "timestamps take + and - of int64 milliseconds, or - of a timestamp"
-                : nil
+                op == "+" && (ta == .string || tb == .string)
+                ? "use concat(a, b) to join strings"
+                : ta == .timestamp || tb == .timestamp
+                    ? "timestamps take + and - of int64 milliseconds, or - of a timestamp"
+                    : nil
             throw ExpressionError("cannot apply `\(op)` to \(ta) and \(tb)", at: o, help: help)
         }
         if common == .double || (op == "/" && common != .int64) {
             let x = Self.widen(a, to: .double)
             let y = Self.widen(b, to: .double)
-            return Node(type: .double, eval: { batch in
-                let l = x.eval(batch)
-                let r = y.eval(batch)
-                switch op {
-                case "+": return Kernels.doubles(l, r) { $0 + $1 }
-                case "-": return Kernels.doubles(l, r) { $0 - $1 }
-                case "*": return Kernels.doubles(l, r) { $0 * $1 }
-                case "/": return Kernels.doubles(l, r) { $1 == 0 ? nil : $0 / $1 }
-                default: return Kernels.doubles(l, r) { $1 == 0 ? nil : $0.truncatingRemainder(dividingBy: $1) }
-                }
-            }, offset: o)
+            return Node(
+                type: .double,
+                eval: { batch in
+                    let l = x.eval(batch)
+                    let r = y.eval(batch)
+                    switch op {
+                    case "+": return Kernels.doubles(l, r) { $0 + $1 }
+                    case "-": return Kernels.doubles(l, r) { $0 - $1 }
+                    case "*": return Kernels.doubles(l, r) { $0 * $1 }
+                    case "/": return Kernels.doubles(l, r) { $1 == 0 ? nil : $0 / $1 }
+                    default: return Kernels.doubles(l, r) { $1 == 0 ? nil : $0.truncatingRemainder(dividingBy: $1) }
+                    }
+                },
+                offset: o
+            )
         }
         if op == "*", case .decimal = common {
             let sa = ta.scale
@@ -51,7 +57,9 @@ extension ExpressionCompiler {
             guard sa + sb <= 18 else {
                 return try arithmetic(op, Self.widen(a, to: .double), Self.widen(b, to: .double), at: o)
             }
-            return intNode(a, b, .decimal(scale: sa + sb), at: o) { x, y in Self.checked(x.multipliedReportingOverflow(by: y)) }
+            return intNode(a, b, .decimal(scale: sa + sb), at: o) { x, y in
+                Self.checked(x.multipliedReportingOverflow(by: y))
+            }
         }
         let x = Self.widen(a, to: common)
         let y = Self.widen(b, to: common)
@@ -59,7 +67,8 @@ extension ExpressionCompiler {
         case "+": return intNode(x, y, common, at: o) { Self.checked($0.addingReportingOverflow($1)) }
         case "-": return intNode(x, y, common, at: o) { Self.checked($0.subtractingReportingOverflow($1)) }
         case "*": return intNode(x, y, common, at: o) { Self.checked($0.multipliedReportingOverflow(by: $1)) }
-        case "/": return intNode(x, y, common, at: o) { $1 == 0 ? nil : Self.checked($0.dividedReportingOverflow(by: $1)) }
+        case "/":
+            return intNode(x, y, common, at: o) { $1 == 0 ? nil : Self.checked($0.dividedReportingOverflow(by: $1)) }
         default: return intNode(x, y, common, at: o) { $1 == 0 ? nil : ($1 == -1 ? 0 : $0 % $1) }
         }
     }
@@ -68,7 +77,11 @@ extension ExpressionCompiler {
     static func checked(_ r: (partialValue: Int64, overflow: Bool)) -> Int64? { r.overflow ? nil : r.partialValue }
 
     func intNode(
-        _ a: Node, _ b: Node, _ type: FieldType, at o: Int, _ op: @escaping @Sendable (Int64, Int64) -> Int64?
+        _ a: Node,
+        _ b: Node,
+        _ type: FieldType,
+        at o: Int,
+        _ op: @escaping @Sendable (Int64, Int64) -> Int64?
     ) -> Node {
         Node(type: type, eval: { batch in Kernels.int64s(a.eval(batch), b.eval(batch), type, op) }, offset: o)
     }

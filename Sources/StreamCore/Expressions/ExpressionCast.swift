@@ -29,7 +29,9 @@ extension ExpressionCompiler {
             let p = Double(Kernels.powersOfTen[type.scale])
             return node { c in
                 Self.build(c, type) { i in
-                    let v = (c.doubles[i] * p).rounded(type == .int64 || type == .timestamp ? .towardZero : .toNearestOrEven)
+                    let v = (c.doubles[i] * p).rounded(
+                        type == .int64 || type == .timestamp ? .towardZero : .toNearestOrEven
+                    )
                     return v >= -9.223372036854775808e18 && v < 9.223372036854775808e18 ? .int64(Int64(v)) : nil
                 }
             }

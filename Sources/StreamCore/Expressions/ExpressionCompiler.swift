@@ -36,8 +36,10 @@ struct ExpressionCompiler {
         case .field(let name, let o):
             guard let index = schema.index(of: name) else {
                 throw ExpressionError(
-                    "unknown field `\(name)`", at: o,
-                    help: nearest(name, in: schema.fields.map(\.name)).map { "did you mean `\($0)`?" })
+                    "unknown field `\(name)`",
+                    at: o,
+                    help: nearest(name, in: schema.fields.map(\.name)).map { "did you mean `\($0)`?" }
+                )
             }
             return Node(type: schema[index].type, eval: { $0.columns[index] }, offset: o)
         case .unary(let op, let x, let o):
@@ -55,12 +57,17 @@ struct ExpressionCompiler {
             return fold(node, inputs: [a, b])
         case .isNull(let x, let negated, let o):
             let a = try compile(x)
-            let node = Node(type: .bool, eval: { batch in
-                let c = a.eval(batch)
-                var out = Column(type: .bool)
-                out.bools = c.validity.map { v in v.map { $0 == negated } } ?? Array(repeating: negated, count: c.count)
-                return out
-            }, offset: o)
+            let node = Node(
+                type: .bool,
+                eval: { batch in
+                    let c = a.eval(batch)
+                    var out = Column(type: .bool)
+                    out.bools =
+                        c.validity.map { v in v.map { $0 == negated } } ?? Array(repeating: negated, count: c.count)
+                    return out
+                },
+                offset: o
+            )
             return fold(node, inputs: [a])
         case .inList(let x, let items, let negated, let o):
             // x in (a, b) is x = a or x = b, with SQL's three-valued logic for nulls.
@@ -96,24 +103,36 @@ struct ExpressionCompiler {
     func unary(_ op: String, _ a: Node, at o: Int) throws(ExpressionError) -> Node {
         if op == "not" {
             let a = try expectBool(a, "`not`")
-            return Node(type: .bool, eval: { batch in
-                var c = a.eval(batch)
-                c.bools = c.bools.map { !$0 }
-                return c
-            }, offset: o)
+            return Node(
+                type: .bool,
+                eval: { batch in
+                    var c = a.eval(batch)
+                    c.bools = c.bools.map { !$0 }
+                    return c
+                },
+                offset: o
+            )
         }
         switch a.type {
         case nil: return .constant(.null, .int64, at: o)
         case .int64, .decimal:
-            return Node(type: a.type, eval: { batch in
-                Kernels.mapInt64(a.eval(batch), a.type!) { x in x == .min ? nil : -x }
-            }, offset: o)
+            return Node(
+                type: a.type,
+                eval: { batch in
+                    Kernels.mapInt64(a.eval(batch), a.type!) { x in x == .min ? nil : -x }
+                },
+                offset: o
+            )
         case .double:
-            return Node(type: .double, eval: { batch in
-                var c = a.eval(batch)
-                c.doubles = c.doubles.map { -$0 }
-                return c
-            }, offset: o)
+            return Node(
+                type: .double,
+                eval: { batch in
+                    var c = a.eval(batch)
+                    c.doubles = c.doubles.map { -$0 }
+                    return c
+                },
+                offset: o
+            )
         default:
             throw ExpressionError("cannot negate a \(a.typeName)", at: o)
         }
@@ -122,8 +141,11 @@ struct ExpressionCompiler {
     func expectBool(_ a: Node, _ what: String) throws(ExpressionError) -> Node {
         if a.isNullLiteral { return .constant(.null, .bool, at: a.offset) }
         guard a.type == .bool else {
-            throw ExpressionError("\(what) needs a bool, found \(a.typeName)", at: a.offset,
-                                  help: "compare it, e.g. `x = 1` or `x is not null`")
+            throw ExpressionError(
+                "\(what) needs a bool, found \(a.typeName)",
+                at: a.offset,
+                help: "compare it, e.g. `x = 1` or `x is not null`"
+            )
         }
         return a
     }
@@ -132,32 +154,48 @@ struct ExpressionCompiler {
         let a = try expectBool(a, "`\(op)`")
         let b = try expectBool(b, "`\(op)`")
         let isAnd = op == "and"
-        return Node(type: .bool, eval: { batch in
-            let x = a.eval(batch)
-            let y = b.eval(batch)
-            var out = Column(type: .bool)
-            if x.validity == nil && y.validity == nil {
-                out.bools = isAnd ? zip(x.bools, y.bools).map { $0 && $1 } : zip(x.bools, y.bools).map { $0 || $1 }
-                return out
-            }
-            // Kleene logic: false and null = false, true or null = true, otherwise null wins.
-            let n = x.count
-            out.bools = Array(repeating: false, count: n)
-            var valid = Array(repeating: true, count: n)
-            for i in 0..<n {
-                let xv = x.isValid(i)
-                let yv = y.isValid(i)
-                let xb = x.bools[i]
-                let yb = y.bools[i]
-                if isAnd {
-                    if (xv && !xb) || (yv && !yb) { out.bools[i] = false } else if xv && yv { out.bools[i] = true } else { valid[i] = false }
-                } else {
-                    if (xv && xb) || (yv && yb) { out.bools[i] = true } else if xv && yv { out.bools[i] = false } else { valid[i] = false }
+        return Node(
+            type: .bool,
+            eval: { batch in
+                let x = a.eval(batch)
+                let y = b.eval(batch)
+                var out = Column(type: .bool)
+                if x.validity == nil && y.validity == nil {
+                    out.bools = isAnd ? zip(x.bools, y.bools).map { $0 && $1 } : zip(x.bools, y.bools).map { $0 || $1 }
+                    return out
                 }
-            }
-            out.validity = valid
-            return out
-        }, offset: o)
+                // Kleene logic: false and null = false, true or null = true, otherwise null wins.
+                let n = x.count
+                out.bools = Array(repeating: false, count: n)
+                var valid = Array(repeating: true, count: n)
+                for i in 0..<n {
+                    let xv = x.isValid(i)
+                    let yv = y.isValid(i)
+                    let xb = x.bools[i]
+                    let yb = y.bools[i]
+                    if isAnd {
+                        if (xv && !xb) || (yv && !yb) {
+                            out.bools[i] = false
+                        } else if xv && yv {
+                            out.bools[i] = true
+                        } else {
+                            valid[i] = false
+                        }
+                    } else {
+                        if (xv && xb) || (yv && yb) {
+                            out.bools[i] = true
+                        } else if xv && yv {
+                            out.bools[i] = false
+                        } else {
+                            valid[i] = false
+                        }
+                    }
+                }
+                out.validity = valid
+                return out
+            },
+            offset: o
+        )
     }
 
     /// The common type two operands are compared or combined in: int64 < decimal < double.
@@ -199,30 +237,39 @@ struct ExpressionCompiler {
         if a.isNullLiteral || b.isNullLiteral { return .constant(.null, .bool, at: o) }
         guard let common = Self.promote(a.type!, b.type!) else {
             throw ExpressionError(
-                "cannot compare \(a.typeName) with \(b.typeName)", at: o,
-                help: a.type == .string || b.type == .string ? "convert with cast(x as ...)" : nil)
+                "cannot compare \(a.typeName) with \(b.typeName)",
+                at: o,
+                help: a.type == .string || b.type == .string ? "convert with cast(x as ...)" : nil
+            )
         }
         let x = Self.widen(a, to: common)
         let y = Self.widen(b, to: common)
-        return Node(type: .bool, eval: { batch in
-            let l = x.eval(batch)
-            let r = y.eval(batch)
-            var out = Column(type: .bool)
-            switch common.storage {
-            case .int64: out.bools = Kernels.compare(l.int64s, r.int64s, op)
-            case .double: out.bools = Kernels.compare(l.doubles, r.doubles, op)
-            case .bool: out.bools = Kernels.compare(l.bools.map { $0 ? 1 : 0 }, r.bools.map { $0 ? 1 : 0 }, op)
-            case .string: out.bools = Kernels.compareStrings(l, r, op)
-            }
-            out.validity = Kernels.validity(l, r)
-            return out
-        }, offset: o)
+        return Node(
+            type: .bool,
+            eval: { batch in
+                let l = x.eval(batch)
+                let r = y.eval(batch)
+                var out = Column(type: .bool)
+                switch common.storage {
+                case .int64: out.bools = Kernels.compare(l.int64s, r.int64s, op)
+                case .double: out.bools = Kernels.compare(l.doubles, r.doubles, op)
+                case .bool: out.bools = Kernels.compare(l.bools.map { $0 ? 1 : 0 }, r.bools.map { $0 ? 1 : 0 }, op)
+                case .string: out.bools = Kernels.compareStrings(l, r, op)
+                }
+                out.validity = Kernels.validity(l, r)
+                return out
+            },
+            offset: o
+        )
     }
 
     func timestampLiteral(_ s: String, _ node: Node) throws(ExpressionError) -> Node {
         guard let ms = CivilTime.parseRFC3339(s) else {
-            throw ExpressionError("'\(s)' is not a timestamp", at: node.offset,
-                                  help: "write RFC 3339, e.g. '2026-11-27T00:00:00Z'")
+            throw ExpressionError(
+                "'\(s)' is not a timestamp",
+                at: node.offset,
+                help: "write RFC 3339, e.g. '2026-11-27T00:00:00Z'"
+            )
         }
         return .constant(.timestamp(ms), .timestamp, at: node.offset)
     }

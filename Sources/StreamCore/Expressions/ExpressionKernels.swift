@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Column-at-a-time loops used by compiled expressions. Inputs have equal length; outputs carry the
@@ -183,7 +183,9 @@ enum Kernels {
                     let ra = a.strings.range(i)
                     let rb = b.strings.range(i)
                     let common = min(ra.count, rb.count)
-                    var order = common == 0 ? 0 : Int(memcmp(x.baseAddress! + ra.lowerBound, y.baseAddress! + rb.lowerBound, common))
+                    var order =
+                        common == 0
+                        ? 0 : Int(memcmp(x.baseAddress! + ra.lowerBound, y.baseAddress! + rb.lowerBound, common))
                     if order == 0 { order = ra.count - rb.count }
                     return op.holds(order)
                 }
@@ -210,21 +212,26 @@ enum Kernels {
     static func toStrings(_ c: Column) -> Column {
         switch c.type {
         case .string: return c
-        case .bool: return buildStrings(c.count, validity: c.validity) { i, out in
-            out.append(contentsOf: (c.bools[i] ? "true" : "false").utf8)
-        }
-        case .double: return buildStrings(c.count, validity: c.validity) { i, out in
-            out.append(contentsOf: String(c.doubles[i]).utf8)
-        }
-        case .int64: return buildStrings(c.count, validity: c.validity) { i, out in
-            out.append(contentsOf: String(c.int64s[i]).utf8)
-        }
-        case .decimal(let s): return buildStrings(c.count, validity: c.validity) { i, out in
-            out.append(contentsOf: DecimalFormat.string(c.int64s[i], scale: s).utf8)
-        }
-        case .timestamp: return buildStrings(c.count, validity: c.validity) { i, out in
-            out.append(contentsOf: CivilTime.rfc3339(c.int64s[i]).utf8)
-        }
+        case .bool:
+            return buildStrings(c.count, validity: c.validity) { i, out in
+                out.append(contentsOf: (c.bools[i] ? "true" : "false").utf8)
+            }
+        case .double:
+            return buildStrings(c.count, validity: c.validity) { i, out in
+                out.append(contentsOf: String(c.doubles[i]).utf8)
+            }
+        case .int64:
+            return buildStrings(c.count, validity: c.validity) { i, out in
+                out.append(contentsOf: String(c.int64s[i]).utf8)
+            }
+        case .decimal(let s):
+            return buildStrings(c.count, validity: c.validity) { i, out in
+                out.append(contentsOf: DecimalFormat.string(c.int64s[i], scale: s).utf8)
+            }
+        case .timestamp:
+            return buildStrings(c.count, validity: c.validity) { i, out in
+                out.append(contentsOf: CivilTime.rfc3339(c.int64s[i]).utf8)
+            }
         }
     }
 }

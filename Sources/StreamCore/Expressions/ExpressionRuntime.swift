@@ -128,8 +128,10 @@ struct TimeFormat: Sendable {
                 pieces.append(.code(code))
             default:
                 throw ExpressionError(
-                    "unknown format code `%\(Character(Unicode.Scalar(code)))`", at: offset,
-                    help: "codes are %Y %m %d %H %M %S %j %%")
+                    "unknown format code `%\(Character(Unicode.Scalar(code)))`",
+                    at: offset,
+                    help: "codes are %Y %m %d %H %M %S %j %%"
+                )
             }
         }
         if !text.isEmpty { pieces.append(.text(text)) }

@@ -84,8 +84,10 @@ struct Lexer {
             return Token(kind: .quoted(String(String.UnicodeScalarView(chars[(start + 1)..<close]))), offset: start)
         case "\"":
             throw ExpressionError(
-                "double quotes are not allowed here", at: start,
-                help: "use 'single quotes' for strings and `backquotes` for field names")
+                "double quotes are not allowed here",
+                at: start,
+                help: "use 'single quotes' for strings and `backquotes` for field names"
+            )
         default: break
         }
         let two = at(i + 1).map { String(c) + String($0) } ?? ""
@@ -94,7 +96,8 @@ struct Lexer {
             i += 2
             return Token(kind: .symbol(two), offset: start)
         case "&&": throw ExpressionError("unexpected `&&`", at: start, help: "use `and`")
-        case "||": throw ExpressionError("unexpected `||`", at: start, help: "use `or` (or concat(a, b) to join strings)")
+        case "||":
+            throw ExpressionError("unexpected `||`", at: start, help: "use `or` (or concat(a, b) to join strings)")
         default: break
         }
         switch c {
@@ -138,14 +141,22 @@ struct Lexer {
         if isPoint {
             let digits = text.filter { $0 != "." }
             guard let v = Int64(digits.isEmpty ? "0" : digits) else {
-                throw ExpressionError("decimal literal `\(text)` out of range", at: start, help: "write it with an exponent (e.g. 1.5e20) for a double")
+                throw ExpressionError(
+                    "decimal literal `\(text)` out of range",
+                    at: start,
+                    help: "write it with an exponent (e.g. 1.5e20) for a double"
+                )
             }
             return Token(kind: .decimal(v, scale: fraction), offset: start)
         }
         // 2^63 only exists negated; the parser folds `-9223372036854775808` and rejects it alone.
         if text == "9223372036854775808" { return Token(kind: .integer(.min), offset: start) }
         guard let v = Int64(text) else {
-            throw ExpressionError("integer literal `\(text)` out of range", at: start, help: "write it with an exponent (e.g. 1e20) for a double")
+            throw ExpressionError(
+                "integer literal `\(text)` out of range",
+                at: start,
+                help: "write it with an exponent (e.g. 1e20) for a double"
+            )
         }
         return Token(kind: .integer(v), offset: start)
     }
@@ -322,8 +333,10 @@ struct Parser {
         case .integer(let v):
             guard v != .min else {
                 throw ExpressionError(
-                    "integer literal `9223372036854775808` out of range", at: t.offset,
-                    help: "write it with an exponent (e.g. 1e20) for a double")
+                    "integer literal `9223372036854775808` out of range",
+                    at: t.offset,
+                    help: "write it with an exponent (e.g. 1e20) for a double"
+                )
             }
             return .literal(.int64(v), offset: t.offset)
         case .decimal(let v, let s): return .literal(.decimal(v, scale: s), offset: t.offset)
@@ -346,8 +359,10 @@ struct Parser {
                 k += 1
                 guard let ms = CivilTime.parseRFC3339(s) else {
                     throw ExpressionError(
-                        "invalid timestamp literal '\(s)'", at: tokens[k - 1].offset,
-                        help: "write RFC 3339, e.g. timestamp '2026-11-27T00:00:00Z'")
+                        "invalid timestamp literal '\(s)'",
+                        at: tokens[k - 1].offset,
+                        help: "write RFC 3339, e.g. timestamp '2026-11-27T00:00:00Z'"
+                    )
                 }
                 return .literal(.timestamp(ms), offset: t.offset)
             }
@@ -367,8 +382,10 @@ struct Parser {
             }
             if Self.reserved.contains(lower) {
                 throw ExpressionError(
-                    "unexpected keyword `\(name)`", at: t.offset,
-                    help: "write `\(name)` in backquotes if it is a field name")
+                    "unexpected keyword `\(name)`",
+                    at: t.offset,
+                    help: "write `\(name)` in backquotes if it is a field name"
+                )
             }
             return .field(name, offset: t.offset)
         default:
@@ -379,8 +396,11 @@ struct Parser {
     mutating func castRest(offset: Int) throws(ExpressionError) -> Expr {
         let value = try orExpr()
         guard current.isKeyword("as") else {
-            throw ExpressionError("expected `as` in cast, found \(describe(current))", at: current.offset,
-                                  help: "write cast(x as int64)")
+            throw ExpressionError(
+                "expected `as` in cast, found \(describe(current))",
+                at: current.offset,
+                help: "write cast(x as int64)"
+            )
         }
         k += 1
         let typeToken = current
@@ -400,9 +420,11 @@ struct Parser {
         }
         guard let type = FieldType(name: typeName) else {
             throw ExpressionError(
-                "unknown type `\(typeName)`", at: typeToken.offset,
+                "unknown type `\(typeName)`",
+                at: typeToken.offset,
                 help: nearest(typeName, in: FieldType.allNames).map { "did you mean `\($0)`?" }
-                    ?? "types are " + FieldType.allNames.joined(separator: ", "))
+                    ?? "types are " + FieldType.allNames.joined(separator: ", ")
+            )
         }
         try expectSymbol(")", "to close cast(")
         return .cast(value, type, offset: offset)
