@@ -46,7 +46,7 @@ extension ExpressionCompiler {
                 eval: { batch in
                     let cols = parts.map { Kernels.toStrings($0.eval(batch)) }
                     let valid = cols.dropFirst().reduce(cols[0].validity) { v, c in
-                        Kernels.validity(Column(type: .bool).with(validity: v, count: c.count), c)
+                        Kernels.validity(v, c.validity)
                     }
                     return Kernels.buildStrings(batch.count, validity: valid) { i, out in
                         for c in cols { out.append(contentsOf: c.strings.bytes[c.strings.range(i)]) }
@@ -240,15 +240,5 @@ extension ExpressionCompiler {
             )
         default: throw ExpressionError("round() needs a number, found \(x.typeName)", at: x.offset)
         }
-    }
-}
-
-extension Column {
-    /// An empty-valued column that only carries `validity` (for combining validities).
-    func with(validity v: [Bool]?, count: Int) -> Column {
-        var c = Column(type: .bool)
-        c.bools = Array(repeating: false, count: count)
-        c.validity = v
-        return c
     }
 }

@@ -42,8 +42,11 @@ enum Kernels {
     }
 
     @inline(__always)
-    static func validity(_ a: Column, _ b: Column) -> [Bool]? {
-        switch (a.validity, b.validity) {
+    static func validity(_ a: Column, _ b: Column) -> [Bool]? { validity(a.validity, b.validity) }
+
+    /// Rows valid in both (nil: all valid).
+    static func validity(_ a: [Bool]?, _ b: [Bool]?) -> [Bool]? {
+        switch (a, b) {
         case (nil, nil): nil
         case (let x?, nil): x
         case (nil, let y?): y
@@ -105,7 +108,7 @@ enum Kernels {
     /// Element-wise unary map over Int64 storage.
     @inline(__always)
     static func mapInt64(_ a: Column, _ type: FieldType, _ op: (Int64) -> Int64?) -> Column {
-        int64s(a, a, type) { x, _ in op(x) }.withValidity(a.validity, orNulls: true)
+        int64s(a, a, type) { x, _ in op(x) }
     }
 
     // MARK: - Conversions between numeric representations
@@ -246,17 +249,6 @@ extension Column {
         c.bools = bools
         c.strings = strings
         c.validity = validity
-        return c
-    }
-
-    /// Combines this column's computed nulls with the input's validity.
-    func withValidity(_ input: [Bool]?, orNulls: Bool) -> Column {
-        var c = self
-        switch (c.validity, input) {
-        case (nil, _): c.validity = input
-        case (let v?, let w?): c.validity = zip(v, w).map { $0 && $1 }
-        default: break
-        }
         return c
     }
 }

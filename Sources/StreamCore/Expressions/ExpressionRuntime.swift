@@ -19,7 +19,7 @@ extension ExpressionCompiler {
     /// SQL `substring`: 1-based `start`, characters before 1 count towards `length`; a negative length is null.
     static func substring(_ s: Column, _ start: Column, _ length: Column?) -> Column {
         var valid = Kernels.validity(s, start)
-        if let length { valid = Kernels.validity(Column(type: .bool).with(validity: valid, count: s.count), length) }
+        if let length { valid = Kernels.validity(valid, length.validity) }
         var nulls: [Bool]? = nil
         var out = Kernels.buildStrings(s.count, validity: nil) { i, out in
             let from = start.int64s[i]
