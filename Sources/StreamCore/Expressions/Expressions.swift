@@ -33,6 +33,15 @@ public struct CompiledExpression: Sendable {
 }
 
 /// Entry points of the expression language used by `filter` and `map`.
+///
+/// Grammar (keywords case-insensitive): literals (`12`, `12.50` decimal, `1e3` double, `'text'` with `''`
+/// escaping, `true`, `false`, `null`, `timestamp '2026-11-27T00:00:00Z'`), field names (`amount`,
+/// `` `odd name` ``), `+ - * / %`, unary `-`, `= == != <> < <= > >=`, `and`, `or`, `not`, `x [not] in (…)`,
+/// `is [not] null`, parentheses, and the functions lower, upper, concat, substring, length, date_trunc,
+/// format, extract, cast, abs, round, coalesce.
+///
+/// Semantics follow SQL: nulls propagate, `and`/`or` are three-valued, comparisons with null are null.
+/// Integer or decimal overflow and division (or `%`) by zero give null rather than trapping.
 public enum Expressions {
     /// Parses and type-checks `text` against `schema`, returning the result type.
     public static func typeCheck(_ text: String, schema: Schema) throws(ExpressionError) -> FieldType {
@@ -41,20 +50,10 @@ public enum Expressions {
 
     /// Parses, type-checks and compiles `text` against `schema`.
     public static func compile(_ text: String, schema: Schema) throws(ExpressionError) -> CompiledExpression {
-        let name = text.trimmingCharacters(in: " ")
-        guard let index = schema.index(of: name) else {
-            throw ExpressionError("unknown field `\(name)`", at: 0)
-        }
-        let type = schema[index].type
-        return CompiledExpression(resultType: type) { batch throws(StreamError) in batch.columns[index] }
-    }
-}
-
-extension String {
-    func trimmingCharacters(in set: Character) -> String {
-        var s = Substring(self)
-        while s.first == set { s = s.dropFirst() }
-        while s.last == set { s = s.dropLast() }
-        return String(s)
+        let tree = try Parser.parse(text)
+        let node = try ExpressionCompiler(schema: schema).compile(tree)
+        let type = node.type ?? .string
+        let eval = node.eval
+        return CompiledExpression(resultType: type) { batch throws(StreamError) in eval(batch) }
     }
 }
