@@ -6,8 +6,17 @@ import StreamCore
 
 /// One line on stderr: logs, progress and warnings never mix with rows on stdout.
 func log(_ message: String) {
-    let line = message + "\n"
-    _ = line.withCString { fputs($0, stderr) }
+    var line = message + "\n"
+    line.withUTF8 { buf in
+        var p = buf.baseAddress!
+        var left = buf.count
+        while left > 0 {
+            let n = write(2, p, left)
+            if n <= 0 { break }
+            p += n
+            left -= n
+        }
+    }
 }
 
 /// A JSON-lines file appended to from several threads.
@@ -69,4 +78,4 @@ func format1(_ v: Double) -> String {
     return r == r.rounded() ? String(Int(r)) : String(r)
 }
 
-func fflushStdout() { fflush(stdout) }
+func fflushStdout() { fflush(nil) }

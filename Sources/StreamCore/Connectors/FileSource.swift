@@ -132,8 +132,10 @@ final class FileReader: SourceReader {
             while end < data.count && data[end] != UInt8(ascii: "\n") { end += 1 }
             var text = String(decoding: data[0..<end], as: UTF8.self)
             if text.hasSuffix("\r") { text.removeLast() }
-            header = text.split(separator: ",", omittingEmptySubsequences: false).map {
-                String($0).trimmingCharacters(in: "\"")
+            header = text.split(separator: ",", omittingEmptySubsequences: false).map { name in
+                var n = Substring(name)
+                if n.hasPrefix("\""), n.hasSuffix("\""), n.count >= 2 { n = n.dropFirst().dropLast() }
+                return String(n)
             }
             offset = min(end + 1, data.count)
             line = 1
