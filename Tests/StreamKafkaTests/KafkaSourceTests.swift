@@ -15,7 +15,7 @@ import Testing
 
         #expect(result.ids.count == 500)
         #expect(result.ids.sorted() == (0..<500).map(Int64.init))
-        #expect(result.maxEventTime == 1_700_000_000_000 + 499)
+        #expect(result.maxEventTime == Int64(1_700_000_000_499))
         #expect(reader.lag().values.allSatisfy { $0 == 0 })
     }
 

@@ -50,7 +50,7 @@ func makeContext(
 }
 
 /// Group settings that let the embedded broker settle a group within a second or two.
-let quickGroup = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "300"]
+let quickGroup = ["session.timeout.ms": "3000", "heartbeat.interval.ms": "200"]
 
 func sourceConnector(
     _ broker: EmbeddedBroker, topics: [String], group: String = "g", start: StartPosition = .earliest,
