@@ -124,7 +124,9 @@ import Testing
         // NOT_LEADER_FOR_PARTITION (6) and REQUEST_TIMED_OUT (7) on the next Fetch requests.
         broker.pushRequestErrors(apiKey: 1, errors: [6, 7, 6, 7, 7])
 
-        let reader = try sourceConnector(broker, topics: ["orders"]).openReader(makeContext())
+        var properties = quickGroup
+        properties["fetch.error.backoff.ms"] = "100"
+        let reader = try sourceConnector(broker, topics: ["orders"], properties: properties).openReader(makeContext())
         let result = try readToEnd([reader], maxRows: 50)
 
         #expect(result.ids.count == 1000)
