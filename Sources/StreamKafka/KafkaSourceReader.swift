@@ -1,0 +1,296 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+internal import CRdKafka
+import StreamCore
+import Synchronization
+
+/// One source worker's consumer-group member: reads the partitions the group assigns to it, decodes
+/// each message straight into the batch, and tracks its own positions (nothing is auto-committed).
+public final class KafkaSourceReader: SourceReader {
+    struct PartitionState {
+        var split: Int
+        /// The next offset to read; nil until the first message or end-of-partition event.
+        var position: Int64?
+        /// The last known high watermark.
+        var high: Int64?
+        /// The end offset of a bounded run.
+        var end: Int64?
+        var finished: Bool
+        var atEnd = false
+    }
+
+    let client: RdKafkaConsumer
+    let spec: KafkaSourceSpec
+    let bootstrap: String
+    let shared: KafkaSourceShared
+    let context: SourceContext
+    private var decoder: any RecordDecoder
+    private let eventTimeColumn: Int?
+    private let kafkaTimestamps: Bool
+    let topicIndex: [String: Int]
+    let connectTimeoutNs: UInt64
+    /// Topic names by librdkafka topic handle, so messages do not build a String each.
+    private var topicNames: [OpaquePointer: String] = [:]
+
+    /// Owned by the polling thread.
+    var parts: [TopicPartition: PartitionState] = [:]
+    /// What `lag()` and `positions()` read from other threads; published after each poll and rebalance.
+    let snapshot = Mutex<[TopicPartition: PartitionState]>([:])
+    var paused = false
+    var lastRebalanceNs: UInt64?
+    private var finishedAll = false
+    private var closed = false
+
+    /// Empty-handed in a bounded run: finish this long after the last rebalance when every partition
+    /// is finished or owned by another reader of this process...
+    static let emptyGraceOwnedNs: UInt64 = 2_000_000_000
+    /// ...or this long when the rest of the group lives in other processes.
+    static let emptyGraceNs: UInt64 = 10_000_000_000
+
+    init(connector: KafkaSourceConnector, context: SourceContext) throws(StreamError) {
+        spec = connector.spec
+        bootstrap = connector.bootstrap
+        shared = connector.shared
+        self.context = context
+        decoder = connector.decoderFactory(context.schema)
+        kafkaTimestamps = connector.eventTimeFromKafkaTimestamp
+        eventTimeColumn = connector.eventTimeFromKafkaTimestamp
+            ? nil : context.spec.eventTime?.field.flatMap { context.schema.index(of: $0) }
+        topicIndex = Dictionary(uniqueKeysWithValues: spec.topics.enumerated().map { ($1, $0) })
+
+        var properties = spec.properties
+        let timeoutText = properties.removeValue(forKey: "streamctl.connect.timeout.ms") ?? "30000"
+        guard let timeoutMs = UInt64(timeoutText), timeoutMs > 0 else {
+            throw StreamError(.config, "streamctl.connect.timeout.ms must be a positive number of ms, not `\(timeoutText)`")
+        }
+        connectTimeoutNs = timeoutMs * 1_000_000
+        properties = properties.filter { !$0.key.hasPrefix("streamctl.") }
+        let profile = context.profile
+        let base: [(String, String)] = [
+            ("bootstrap.servers", bootstrap), ("group.id", spec.group),
+            ("client.id", "streamctl-source-\(context.worker)"),
+            ("enable.auto.commit", "false"), ("enable.auto.offset.store", "false"),
+            ("enable.partition.eof", "true"), ("partition.assignment.strategy", "cooperative-sticky"),
+            // Only used when a position fell out of retention (logged as data loss) or nothing is committed.
+            ("auto.offset.reset", "earliest"),
+            ("queued.max.messages.kbytes", String(profile.kafkaQueuedMaxKBytes)),
+            ("fetch.max.bytes", String(profile.kafkaFetchMaxBytes)),
+            ("receive.message.max.bytes", String(max(100_000_000, profile.kafkaFetchMaxBytes + 512))),
+        ]
+        // The user's properties go last and untouched (security settings included).
+        client = try RdKafkaClient.consumer(properties: base, extra: properties)
+
+        let counts = try connect(deadline: monotonicNow() + connectTimeoutNs, timeoutMs: timeoutMs)
+        try sampleEndOffsets(counts)
+        client.events.rebalance = { [weak self] rk, err, list in
+            if let self {
+                self.onRebalance(rk, err, list)
+            } else {
+                KafkaSourceReader.applyPlainly(rk, err, list)
+            }
+        }
+        try subscribe()
+    }
+
+    deinit { close() }
+
+    // MARK: SourceReader
+
+    public func poll(into batch: inout Batch, maxRows: Int, timeoutMs: Int) throws(StreamError) -> SourcePoll {
+        if finishedAll { return SourcePoll(finished: true) }
+        var progress: [Int: Int64] = [:]  // split → max event time
+        var wait = Int32(clamping: timeoutMs)
+        var taken = 0
+        var sawMessage = false
+        while taken < maxRows {
+            guard let message = rd_kafka_consumer_poll(client.handle, wait) else { break }
+            wait = 0
+            taken += 1
+            do {
+                try handle(message, into: &batch, progress: &progress, sawMessage: &sawMessage)
+            } catch {
+                rd_kafka_message_destroy(message)
+                throw error
+            }
+            rd_kafka_message_destroy(message)
+        }
+        if sawMessage { client.events.clearBrokersDown() }
+        try checkFatal()
+        try checkBrokersReachable()
+
+        var splits: [SplitProgress] = []
+        splits.reserveCapacity(parts.count)
+        for (tp, var st) in parts {
+            if let (_, high) = client.cachedWatermarks(topic: tp.topic, partition: tp.partition) {
+                st.high = max(st.high ?? high, high)
+            }
+            if let pos = st.position, let high = st.high, pos >= high { st.atEnd = true }
+            parts[tp] = st
+            splits.append(SplitProgress(
+                split: st.split, maxEventTime: progress[st.split], atEnd: st.atEnd, finished: st.finished))
+        }
+        publish()
+        if context.bounded == .caughtUp && boundedRunIsOver() {
+            finishedAll = true
+            close()
+            return SourcePoll(splits: splits, finished: true)
+        }
+        return SourcePoll(splits: splits, finished: false)
+    }
+
+    public func setPaused(_ paused: Bool) {
+        guard paused != self.paused else { return }
+        self.paused = paused
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(client.handle, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        _ = paused ? rd_kafka_pause_partitions(client.handle, list) : rd_kafka_resume_partitions(client.handle, list)
+    }
+
+    /// Records behind the high watermark, per split, for the partitions this reader holds.
+    public func lag() -> [Int: Int64] {
+        var out: [Int: Int64] = [:]
+        for (tp, st) in snapshot.withLock({ $0 }) {
+            let high = client.cachedWatermarks(topic: tp.topic, partition: tp.partition)?.1 ?? st.high
+            guard let high else { continue }
+            out[st.split] = max(0, high - (st.position ?? high))
+        }
+        return out
+    }
+
+    /// The next offset to read of every partition this reader holds and has a position in.
+    public func positions() -> [TopicPartition: Int64] {
+        snapshot.withLock { s in s.compactMapValues { $0.position } }
+    }
+
+    /// Leaves the group; positions of held partitions pass to whichever reader gets them next.
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        handOff(Array(parts.keys))
+        publish()
+        if client.needsConsumerClose {
+            _ = rd_kafka_consumer_close(client.handle)
+            client.needsConsumerClose = false
+        }
+    }
+
+    // MARK: Messages
+
+    private func handle(
+        _ message: UnsafeMutablePointer<rd_kafka_message_t>, into batch: inout Batch, progress: inout [Int: Int64],
+        sawMessage: inout Bool
+    ) throws(StreamError) {
+        let m = message.pointee
+        guard let rkt = m.rkt else {
+            if m.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                client.events.recordError(code: m.err.rawValue, text: messageErrorText(message))
+            }
+            return
+        }
+        let topic = topicName(rkt)
+        let tp = TopicPartition(topic: topic, partition: m.partition)
+        guard var st = parts[tp] else { return }  // revoked meanwhile
+        defer { parts[tp] = st }
+
+        if m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+            st.position = m.offset
+            st.high = max(st.high ?? m.offset, m.offset)
+            st.atEnd = true
+            markFinishedIfAtEnd(tp, &st)
+            return
+        }
+        guard m.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            let text = messageErrorText(message)
+            if m.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || m.err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED {
+                throw StreamError(.source, "cannot read \(tp): \(text)")
+            }
+            logLoudly("kafka: \(tp): \(text)")
+            return
+        }
+        sawMessage = true
+        if st.finished { return }
+        if let end = st.end, m.offset >= end {
+            st.position = max(st.position ?? m.offset, m.offset)
+            markFinishedIfAtEnd(tp, &st)
+            return
+        }
+        if let pos = st.position, m.offset > pos,
+            let (low, _) = client.cachedWatermarks(topic: topic, partition: m.partition), low > pos
+        {
+            logLoudly(
+                "kafka: DATA LOSS: \(tp) jumped from offset \(pos) to \(m.offset): offsets \(pos)..<\(low) fell out "
+                    + "of the topic's retention before they were read (auto.offset.reset)")
+        }
+        st.position = m.offset + 1
+        st.atEnd = false
+        let bytes = UnsafeRawBufferPointer(start: m.payload, count: m.payload == nil ? 0 : m.len)
+        var decoded = true
+        do {
+            try decoder.decode(bytes, into: &batch)
+        } catch {
+            decoded = false
+            try context.badRecords.handle(raw: bytes, origin: "\(tp)@\(m.offset)", error: error)
+        }
+        if decoded {
+            var eventTime: Int64?
+            if kafkaTimestamps {
+                let ts = rd_kafka_message_timestamp(message, nil)
+                if ts >= 0 { eventTime = ts }
+            } else if let c = eventTimeColumn {
+                let column = batch.columns[c]
+                if column.type.storage == .int64, batch.count > 0, column.isValid(batch.count - 1) {
+                    eventTime = column.int64s[batch.count - 1]
+                }
+            }
+            if let eventTime { progress[st.split] = max(progress[st.split] ?? eventTime, eventTime) }
+        }
+        markFinishedIfAtEnd(tp, &st)
+    }
+
+    private func markFinishedIfAtEnd(_ tp: TopicPartition, _ st: inout PartitionState) {
+        guard !st.finished, let end = st.end, let pos = st.position, pos >= end else { return }
+        st.finished = true
+        _ = shared.state.withLock { $0.finished.insert(tp) }
+    }
+
+    private func topicName(_ rkt: OpaquePointer) -> String {
+        if let name = topicNames[rkt] { return name }
+        let name = String(cString: rd_kafka_topic_name(rkt))
+        topicNames[rkt] = name
+        return name
+    }
+
+    private func messageErrorText(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> String {
+        String(cString: rd_kafka_message_errstr(message))
+    }
+
+    func publish() {
+        let copy = parts
+        snapshot.withLock { $0 = copy }
+    }
+
+    /// A bounded run is over for this reader when everything it holds is finished, or when it holds
+    /// nothing and, after the group settled, nothing is left for it.
+    private func boundedRunIsOver() -> Bool {
+        let (all, finished, ownedElsewhere) = shared.state.withLock { s in
+            (s.allPartitions, s.finished, s.owners.filter { $0.value != context.worker }.keys)
+        }
+        if !all.isEmpty && all.allSatisfy(finished.contains) { return true }
+        if !parts.isEmpty { return parts.values.allSatisfy(\.finished) }
+        guard let last = lastRebalanceNs else { return false }
+        let waited = monotonicNow() &- last
+        let owned = Set(ownedElsewhere)
+        if waited >= Self.emptyGraceOwnedNs && all.allSatisfy({ finished.contains($0) || owned.contains($0) }) {
+            return true
+        }
+        return waited >= Self.emptyGraceNs
+    }
+}
+
+/// Writes an operational warning to standard error at once.
+func logLoudly(_ text: String) {
+    let line = Array((text + "\n").utf8)
+    line.withUnsafeBytes { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
+}

@@ -1,2 +1,0 @@
-internal import CRdKafka
-import StreamCore

@@ -1,0 +1,48 @@
+import Foundation
+import StreamCore
+import StreamKafka
+import Testing
+
+@Suite(.serialized) struct KafkaSinkTests {
+    static let schema = Schema([Field("shop", .string), Field("total", .int64)])
+
+    @Test func rowsWrittenByTheSinkAreWhatKcatConsumes() throws {
+        let broker = try EmbeddedBroker()
+        try broker.createTopic("out", partitions: 3)
+        let sink = KafkaSinkConnector(
+            spec: KafkaSinkSpec(brokers: "embedded", topic: "out", keyField: "shop"),
+            bootstrap: broker.bootstrapServers,
+            encoder: { batch, row in
+                let shop = batch.columns[0].strings.string(at: row)
+                return Array("{\"shop\":\"\(shop)\",\"total\":\(batch.columns[1].int64s[row])}".utf8)
+            })
+        let writer = try sink.openWriter(SinkContext(worker: 0, workers: 1, schema: Self.schema, profile: Profile(name: "t")))
+        let shops = (0..<300).map { "shop-\($0 % 7)" }
+        let totals = (0..<300).map { Int64($0) }
+        let batch = Batch(schema: Self.schema, columns: [Column(strings: shops), Column(int64s: totals)])
+        try writer.write(batch)
+        try writer.flush()
+        #expect(writer.metrics()["delivered"] == 300)
+
+        let output = try kcat(["-C", "-b", broker.bootstrapServers, "-t", "out", "-e", "-q", "-f", "%k %s\\n"])
+        let lines = output.split(separator: "\n").map(String.init).sorted()
+        let expected = (0..<300).map { "shop-\($0 % 7) {\"shop\":\"shop-\($0 % 7)\",\"total\":\($0)}" }.sorted()
+        #expect(lines == expected)
+        try writer.close()
+    }
+
+    @Test func failedDeliveryMakesFlushThrowWithTheBrokerError() throws {
+        let broker = try EmbeddedBroker()
+        try broker.createTopic("out", partitions: 1)
+        let sink = KafkaSinkConnector(
+            spec: KafkaSinkSpec(brokers: "embedded", topic: "out", properties: ["message.timeout.ms": "1500"]),
+            bootstrap: broker.bootstrapServers, encoder: { _, row in Array("\(row)".utf8) })
+        let writer = try sink.openWriter(SinkContext(worker: 0, workers: 1, schema: Self.schema, profile: Profile(name: "t")))
+        broker.setBrokerDown(1)
+        try writer.write(Batch(schema: Self.schema, columns: [Column(strings: ["a"]), Column(int64s: [1])]))
+        let error = #expect(throws: StreamError.self) { try writer.flush() }
+        #expect(error?.kind == .sink)
+        #expect(error?.message.hasPrefix("delivery to out[") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("timed out") == true, "\(error?.message ?? "")")
+    }
+}
