@@ -10,7 +10,7 @@ final class JobAssembly {
     let spec: PipelineSpec
     let profile: Profile
     /// Started when the source or sink says `brokers: embedded`.
-    private(set) var embedded: EmbeddedBroker?
+    let embedded: EmbeddedBroker?
     let state: any KeyedStateBackend
     let plan: JobPlan
     /// Where the output goes, for the summary.
@@ -23,12 +23,13 @@ final class JobAssembly {
         self.spec = spec
         self.profile = profile
 
+        var embeddedBroker: EmbeddedBroker? = nil
         func bootstrap(_ brokers: String, creating topics: [String]) throws(StreamError) -> String {
             guard brokers == "embedded" else { return brokers }
             let broker: EmbeddedBroker
-            if let e = embedded { broker = e } else {
+            if let e = embeddedBroker { broker = e } else {
                 broker = try EmbeddedBroker()
-                embedded = broker
+                embeddedBroker = broker
             }
             for t in topics { try broker.createTopic(t, partitions: embeddedFill?.partitions ?? 8) }
             return broker.bootstrapServers
@@ -44,7 +45,7 @@ final class JobAssembly {
             }
         case .kafka(let k):
             let address = try bootstrap(k.brokers, creating: k.topics)
-            if k.brokers == "embedded", let fill = embeddedFill, let broker = embedded {
+            if k.brokers == "embedded", let fill = embeddedFill, let broker = embeddedBroker {
                 try fill.load(into: broker, topic: k.topics[0], schema: spec.schema)
             }
             let format = spec.source.format
@@ -75,6 +76,7 @@ final class JobAssembly {
             outputDescription = "kafka \(address) topic \(k.topic)"
         }
 
+        embedded = embeddedBroker
         switch spec.state.backend {
         case .memory: state = MemoryStateBackend()
         case .rocksdb: state = try RocksStateBackend(spec: spec.state)
@@ -129,8 +131,18 @@ enum OrdersFiller {
                                                       startTime: 1_795_000_000_000, stepMs: 5, splits: 1))
         let schema = Schema(GeneratorSource.fields)
         let encoder = JSONRowEncoder(schema: schema)
+        // Generated orders encode to at most ~125 bytes with framing and key: refuse before producing what the
+        // mock cluster would silently drop.
         let perPartition = (rows + partitions - 1) / partitions
-        try MockRetention.check(rows: perPartition, bytesPerRow: 110, partitions: partitions)
+        let need = perPartition * 150
+        if need > MockRetention.maxBytes {
+            let fit = partitions * ((need + MockRetention.maxBytes - 1) / MockRetention.maxBytes)
+            throw StreamError(
+                .config,
+                "\(rows) orders in \(partitions) partitions would overflow the embedded broker's retention: about "
+                    + "\(need) bytes per partition, but it keeps at most \(MockRetention.maxBytes) bytes (5 MiB) per "
+                    + "partition and silently drops the oldest beyond that; use at least \(fit) partitions (--partitions)")
+        }
         let chunk = 50_000
         var done = 0
         let reader = try gen.openReader(SourceContext(

@@ -60,17 +60,8 @@ struct Run: ParsableCommand {
     func run() throws {
         StopSignals.install()
         let started = SystemClock().monotonicNs()
-        let spec: PipelineSpec
-        var profile: Profile
-        do {
-            spec = try PipelineLoader.load(path: file)
-            profile = try ProfileLoader.resolve(
-                name: self.profile ?? spec.profiles.initial, spec: spec,
-                searchDirectories: ProfileLoader.defaultSearchDirectories(pipelineFile: file))
-        } catch let errors as PipelineErrors {
-            log(errors.description)
-            throw ExitCode(Exit.config.rawValue)
-        }
+        let (spec, resolved) = try loadPipeline(file, profile: self.profile)
+        var profile = resolved
         if let p = parallelism {
             guard p > 0 else { throw fail(StreamError(.config, "--parallelism must be at least 1")) }
             profile.parallelism = p
@@ -97,7 +88,7 @@ struct Run: ParsableCommand {
             : EmbeddedFill(partitions: partitions)
         let assembly: JobAssembly
         let job: Job
-        do {
+        do throws(StreamError) {
             assembly = try JobAssembly(spec: spec, profile: profile, embeddedFill: fill, clock: clock)
             if let broker = assembly.embedded { log("embedded broker at \(broker.bootstrapServers)") }
             if let fs = assembly.stateFilesystem { log("state: \(spec.state.backend.rawValue) in \(spec.state.dir) on \(fs)") }
@@ -107,7 +98,7 @@ struct Run: ParsableCommand {
                 limits: RunLimits(maxRecords: maxRecords, bound: bound), state: assembly.state)
             log("running \(spec.name) with profile \(profile.name) (parallelism \(profile.parallelism))")
             try job.start()
-        } catch let error as StreamError {
+        } catch {
             throw fail(error)
         }
 

@@ -2,7 +2,9 @@
 import Glibc
 #endif
 import Synchronization
+import ArgumentParser
 import StreamCore
+import StreamPipeline
 
 /// One line on stderr: logs, progress and warnings never mix with rows on stdout.
 func log(_ message: String) {
@@ -79,3 +81,17 @@ func format1(_ v: Double) -> String {
 }
 
 func fflushStdout() { fflush(nil) }
+
+/// Loads a pipeline and resolves its profile; prints every error and maps it to exit code 2.
+func loadPipeline(_ file: String, profile name: String?) throws(ExitCode) -> (spec: PipelineSpec, profile: Profile) {
+    do throws(PipelineErrors) {
+        let spec = try PipelineLoader.load(path: file)
+        let profile = try ProfileLoader.resolve(
+            name: name ?? spec.profiles.initial, spec: spec,
+            searchDirectories: ProfileLoader.defaultSearchDirectories(pipelineFile: file))
+        return (spec, profile)
+    } catch {
+        log(error.description)
+        throw ExitCode(Exit.config.rawValue)
+    }
+}

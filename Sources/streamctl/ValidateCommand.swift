@@ -24,15 +24,10 @@ struct Validate: ParsableCommand {
         var failed = false
         for file in files {
             do {
-                let spec = try PipelineLoader.load(path: file)
-                let name = profile ?? spec.profiles.initial
-                _ = try ProfileLoader.resolve(
-                    name: name, spec: spec,
-                    searchDirectories: ProfileLoader.defaultSearchDirectories(pipelineFile: file))
-                print("\(file): ok (\(spec.operators.count) operators, profile \(name))")
-            } catch let errors as PipelineErrors {
+                let (spec, p) = try loadPipeline(file, profile: profile)
+                print("\(file): ok (\(spec.operators.count) operators, profile \(p.name))")
+            } catch {
                 failed = true
-                log(errors.description)
             }
         }
         if failed { throw ExitCode(Exit.config.rawValue) }
@@ -56,15 +51,7 @@ struct Graph: ParsableCommand {
     var profile: String?
 
     func run() throws {
-        do {
-            let spec = try PipelineLoader.load(path: file)
-            let p = try ProfileLoader.resolve(
-                name: profile ?? spec.profiles.initial, spec: spec,
-                searchDirectories: ProfileLoader.defaultSearchDirectories(pipelineFile: file))
-            print(JobGraphDOT.render(spec, profile: p), terminator: "")
-        } catch let errors as PipelineErrors {
-            log(errors.description)
-            throw ExitCode(Exit.config.rawValue)
-        }
+        let (spec, p) = try loadPipeline(file, profile: profile)
+        print(JobGraphDOT.render(spec, profile: p), terminator: "")
     }
 }
