@@ -79,7 +79,9 @@ final class JobAssembly {
         embedded = embeddedBroker
         switch spec.state.backend {
         case .memory: state = MemoryStateBackend()
-        case .rocksdb: state = try RocksStateBackend(spec: spec.state)
+        case .rocksdb:
+            try Directories.create(spec.state.dir)
+            state = try RocksStateBackend(spec: spec.state)
         }
 
         let lateFiles = LateOutputFiles(spec: spec)

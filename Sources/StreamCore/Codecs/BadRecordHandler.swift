@@ -13,6 +13,7 @@ public final class BadRecordHandler: Sendable {
     public init(policy: BadRecordPolicy) throws(StreamError) {
         self.policy = policy
         if case .deadLetter(let path) = policy {
+            try Directories.createParent(of: path)
             guard let f = fopen(path, "a") else {
                 throw StreamError(.io, "cannot open dead-letter file \(path): \(String(cString: strerror(errno)))")
             }
