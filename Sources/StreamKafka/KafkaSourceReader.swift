@@ -152,6 +152,11 @@ public final class KafkaSourceReader: SourceReader {
     public func lag() -> [Int: Int64] {
         var out: [Int: Int64] = [:]
         for (tp, st) in snapshot.withLock({ $0 }) {
+            // A partition that reached the run's end offset has nothing left that this run owes.
+            if st.finished {
+                out[st.split] = 0
+                continue
+            }
             let high = client.cachedWatermarks(topic: tp.topic, partition: tp.partition)?.1 ?? st.high
             guard let high else { continue }
             out[st.split] = max(0, high - (st.position ?? high))
