@@ -70,21 +70,7 @@ extension KafkaSourceReader {
             TopicPartition(topic: String(cString: list.pointee.elems[i].topic), partition: list.pointee.elems[i].partition)
         }
         if err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
-            let starts = startOffsets(partitions)
-            let (ends, finished) = shared.state.withLock { s in
-                for tp in partitions { s.owners[tp] = context.worker }
-                return (s.endOffsets, s.finished)
-            }
-            for (i, tp) in partitions.enumerated() {
-                let start = starts[tp]
-                list.pointee.elems[i].offset = start ?? symbolicStart()
-                var st = PartitionState(
-                    split: KafkaSourceConnector.splitID(topicIndex: topicIndex[tp.topic] ?? 0, partition: tp.partition),
-                    position: start, high: nil, end: ends?[tp], finished: finished.contains(tp))
-                if let end = st.end, let start, start >= end { st.finished = true }
-                parts[tp] = st
-                if st.finished { _ = shared.state.withLock { $0.finished.insert(tp) } }
-            }
+            adopt(partitions, list)
         } else {
             handOff(partitions)
         }
@@ -92,6 +78,48 @@ extension KafkaSourceReader {
         if err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS && paused {
             rd_kafka_pause_partitions(rk, list)
         }
+        publish()
+    }
+
+    /// Takes over `partitions` (the same order as `list`): resolves where each starts, writes those offsets
+    /// into `list` for the assign call, and starts tracking them.
+    func adopt(_ partitions: [TopicPartition], _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
+        let starts = startOffsets(partitions)
+        let (ends, finished) = shared.state.withLock { s in
+            for tp in partitions { s.owners[tp] = context.worker }
+            return (s.endOffsets, s.finished)
+        }
+        for (i, tp) in partitions.enumerated() {
+            let start = starts[tp]
+            list.pointee.elems[i].offset = start ?? symbolicStart()
+            var st = PartitionState(
+                split: KafkaSourceConnector.splitID(topicIndex: topicIndex[tp.topic] ?? 0, partition: tp.partition),
+                position: start, high: nil, end: ends?[tp], finished: finished.contains(tp))
+            if let end = st.end, let start, start >= end { st.finished = true }
+            parts[tp] = st
+            if st.finished { _ = shared.state.withLock { $0.finished.insert(tp) } }
+        }
+    }
+
+    /// `assignment: static`: takes partitions `i % workers == worker` of every topic, with no group join.
+    func assignStatically(_ counts: [String: Int]) throws(StreamError) {
+        var all: [TopicPartition] = []
+        for topic in spec.topics {
+            for p in 0..<Int32(counts[topic] ?? 0) { all.append(TopicPartition(topic: topic, partition: p)) }
+        }
+        let mine = all.enumerated().filter { $0.offset % context.workers == context.worker }.map(\.element)
+        let list = rd_kafka_topic_partition_list_new(Int32(max(1, mine.count)))!
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for tp in mine { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition) }
+        rd_kafka_poll_set_consumer(client.handle)
+        adopt(mine, list)
+        let err = rd_kafka_assign(client.handle, list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw StreamError(.source, "cannot assign partitions of \(spec.topics.joined(separator: ", ")): \(rdKafkaErrorText(err))")
+        }
+        lastRebalanceNs = monotonicNow()
+        staticallyAssigned = true
+        client.needsConsumerClose = true
         publish()
     }
 

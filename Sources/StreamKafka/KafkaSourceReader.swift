@@ -40,6 +40,8 @@ public final class KafkaSourceReader: SourceReader {
     var paused = false
     var lastRebalanceNs: UInt64?
     private var finishedAll = false
+    /// Partitions were assigned by this process (`assignment: static`): no rebalance will bring more.
+    var staticallyAssigned = false
     private var closed = false
 
     /// Empty-handed in a bounded run: finish this long after the last rebalance when every partition
@@ -75,6 +77,10 @@ public final class KafkaSourceReader: SourceReader {
             // Only used when a position fell out of retention (logged as data loss) or nothing is committed.
             ("auto.offset.reset", "earliest"),
             ("queued.max.messages.kbytes", String(profile.kafkaQueuedMaxKBytes)),
+            // With one consumer queue for all partitions librdkafka compares this count against the whole
+            // queue: at the default (100k) every partition stops being fetchable at once and the fetcher
+            // sleeps until its next 1 s tick. The byte bound above is the one that should govern.
+            ("queued.min.messages", "10000000"),
             ("fetch.max.bytes", String(profile.kafkaFetchMaxBytes)),
             ("receive.message.max.bytes", String(max(100_000_000, profile.kafkaFetchMaxBytes + 512))),
         ]
@@ -90,7 +96,7 @@ public final class KafkaSourceReader: SourceReader {
                 KafkaSourceReader.applyPlainly(rk, err, list)
             }
         }
-        try subscribe()
+        if spec.assignment == .static { try assignStatically(counts) } else { try subscribe() }
     }
 
     deinit { close() }
@@ -284,6 +290,7 @@ public final class KafkaSourceReader: SourceReader {
         }
         if !all.isEmpty && all.allSatisfy(finished.contains) { return true }
         if !parts.isEmpty { return parts.values.allSatisfy(\.finished) }
+        if staticallyAssigned { return true }
         guard let last = lastRebalanceNs else { return false }
         let waited = monotonicNow() &- last
         let owned = Set(ownedElsewhere)

@@ -59,7 +59,7 @@ extension SpecReader {
 
     func readKafkaSource(_ node: Node, group defaultGroup: String) -> KafkaSourceSpec? {
         let path = "source.kafka"
-        guard let e = checker.mapping(node, path, allowed: ["brokers", "topics", "group", "start_from", "properties"],
+        guard let e = checker.mapping(node, path, allowed: ["brokers", "topics", "group", "start_from", "properties", "assignment"],
                                       required: ["brokers", "topics"])
         else { return nil }
         let brokers = e["brokers"].flatMap { checker.name($0, e.sub("brokers")) }
@@ -81,10 +81,19 @@ extension SpecReader {
                 }
             }
         }
+        var assignment = PartitionAssignment.group
+        if let n = e["assignment"] {
+            if let s = n.scalar?.string, let a = PartitionAssignment(rawValue: s) {
+                assignment = a
+            } else {
+                checker.report(n, "invalid value \(checker.describe(n)) for `\(e.sub("assignment"))`",
+                               help: "use `group` (consumer-group member) or `static` (this process reads every partition)")
+            }
+        }
         let properties = e["properties"].map { checker.properties($0, e.sub("properties")) } ?? [:]
         guard let brokers, let topics, let group, let properties else { return nil }
         return KafkaSourceSpec(brokers: brokers, topics: topics.map(\.0), group: group, startFrom: start,
-                               properties: properties)
+                               properties: properties, assignment: assignment)
     }
 
     func readFileSource(_ node: Node) -> FileSourceSpec? {

@@ -99,6 +99,7 @@ struct KafkaBench: ParsableCommand {
     @Option var rows: Int = 2_000_000
     @Option var partitions: Int = 64
     @Option var parallelism: Int = 2
+    @Option(help: "static or group") var assignment: String = "static"
 
     func run() throws {
         let broker = try EmbeddedBroker()
@@ -123,8 +124,11 @@ struct KafkaBench: ParsableCommand {
                 kind: .kafka(KafkaSourceSpec(brokers: broker.bootstrapServers, topics: ["orders"], group: "bench")),
                 eventTime: EventTimeSpec(field: "ts", maxDisorderMs: 5_000)),
             operators: [], sink: SinkSpec(kind: .null))
+        let kafka = KafkaSourceSpec(
+            brokers: broker.bootstrapServers, topics: ["orders"], group: "bench",
+            assignment: assignment == "group" ? .group : .static)
         let source = KafkaSourceConnector(
-            spec: KafkaSourceSpec(brokers: broker.bootstrapServers, topics: ["orders"], group: "bench"),
+            spec: kafka,
             bootstrap: broker.bootstrapServers,
             decoderFactory: { RecordDecoders.make(format: .json, schema: $0) }, eventTimeFromKafkaTimestamp: false)
         let totals = SinkTotals()
@@ -141,6 +145,6 @@ struct KafkaBench: ParsableCommand {
         let ourRate = Double(read) / ourSeconds
         print("bench=kafka rows=\(rows) partitions=\(partitions) kcat_rows_per_s=\(Int(kcatRate)) "
               + "streamctl_rows_per_s=\(Int(ourRate)) streamctl_rows_read=\(read) ratio=\(format1(ourRate / kcatRate * 100) )% "
-              + "parallelism=\(parallelism)")
+              + "parallelism=\(parallelism) assignment=\(assignment)")
     }
 }

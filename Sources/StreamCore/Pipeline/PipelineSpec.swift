@@ -93,6 +93,16 @@ public enum StartPosition: Sendable, Hashable {
     case committed
 }
 
+/// How a Kafka source's workers get their partitions.
+public enum PartitionAssignment: String, Sendable, Hashable, CaseIterable {
+    /// Members of the consumer group: the group's assignor spreads partitions, and other processes in
+    /// the same group share the work (rebalances hand partitions over).
+    case group
+    /// This process reads every partition: worker `w` of `n` takes partitions `i % n == w`, with no
+    /// group join (no rebalance wait at start; the group id still names committed offsets).
+    case `static`
+}
+
 public struct KafkaSourceSpec: Sendable, Hashable {
     /// Bootstrap servers, or `embedded` for the in-process broker.
     public var brokers: String
@@ -101,16 +111,18 @@ public struct KafkaSourceSpec: Sendable, Hashable {
     public var startFrom: StartPosition
     /// Passed to librdkafka untouched (security settings included).
     public var properties: [String: String]
+    public var assignment: PartitionAssignment
 
     public init(
         brokers: String, topics: [String], group: String, startFrom: StartPosition = .earliest,
-        properties: [String: String] = [:]
+        properties: [String: String] = [:], assignment: PartitionAssignment = .group
     ) {
         self.brokers = brokers
         self.topics = topics
         self.group = group
         self.startFrom = startFrom
         self.properties = properties
+        self.assignment = assignment
     }
 }
 

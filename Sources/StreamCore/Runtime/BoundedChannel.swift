@@ -65,6 +65,38 @@ public final class BoundedChannel<Element: Sendable>: @unchecked Sendable {
         return true
     }
 
+    /// The outcome of a send with a time limit.
+    public enum SendResult: Sendable {
+        case sent
+        case timedOut
+        case closed
+    }
+
+    /// Appends, waiting at most `timeoutNs` while full.
+    public func send(_ element: Element, timeoutNs: UInt64) -> SendResult {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        if count == capacity && !closed {
+            var deadline = BoundedChannel.deadline(after: timeoutNs)
+            while count == capacity && !closed {
+                if pthread_cond_timedwait(notFull, mutex, &deadline) == ETIMEDOUT { break }
+            }
+        }
+        if closed { return .closed }
+        guard count < capacity else { return .timedOut }
+        enqueue(element)
+        return .sent
+    }
+
+    private static func deadline(after ns: UInt64) -> timespec {
+        var deadline = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &deadline)
+        let total = UInt64(deadline.tv_nsec) + ns
+        deadline.tv_sec += Int(total / 1_000_000_000)
+        deadline.tv_nsec = Int(total % 1_000_000_000)
+        return deadline
+    }
+
     /// Removes the oldest element, waiting up to `timeoutNs` (nil waits forever). Returns nil on timeout
     /// or when closed and empty.
     public func receive(timeoutNs: UInt64? = nil) -> Element? {
@@ -72,11 +104,7 @@ public final class BoundedChannel<Element: Sendable>: @unchecked Sendable {
         defer { pthread_mutex_unlock(mutex) }
         if count == 0 && !closed {
             if let timeoutNs {
-                var deadline = timespec()
-                clock_gettime(CLOCK_MONOTONIC, &deadline)
-                let ns = UInt64(deadline.tv_nsec) + timeoutNs
-                deadline.tv_sec += Int(ns / 1_000_000_000)
-                deadline.tv_nsec = Int(ns % 1_000_000_000)
+                var deadline = BoundedChannel.deadline(after: timeoutNs)
                 while count == 0 && !closed {
                     if pthread_cond_timedwait(notEmpty, mutex, &deadline) == ETIMEDOUT { break }
                 }

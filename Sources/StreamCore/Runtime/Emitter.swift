@@ -9,8 +9,11 @@ final class Emitter {
     let clock: any StreamClock
     private let forwardTarget: Int?
     private var roundRobin = 0
-    /// Called with true before blocking on a full channel and false after (sources pause their reads).
+    /// Called with true once a send has been blocked for `pauseAfterNs`, and with false when it went
+    /// through (sources pause their reads). Short stalls are normal between stages of different speed;
+    /// pausing on each would make Kafka drop and refetch its prefetched messages.
     var onBackPressure: ((Bool) -> Void)?
+    var pauseAfterNs: UInt64 = 250_000_000
     /// Nanoseconds blocked since the counter was last read.
     private(set) var blockedNs: UInt64 = 0
 
@@ -78,13 +81,18 @@ final class Emitter {
     private func deliver(_ message: StreamMessage, to t: Int) -> Bool {
         let envelope = Envelope(input: from, message: message)
         if targets[t].trySend(envelope) { return true }
-        onBackPressure?(true)
         let start = clock.monotonicNs()
-        let ok = targets[t].send(envelope)
+        var result = onBackPressure == nil ? (targets[t].send(envelope) ? .sent : .closed)
+            : targets[t].send(envelope, timeoutNs: pauseAfterNs)
+        if case .timedOut = result {
+            onBackPressure?(true)
+            result = targets[t].send(envelope) ? .sent : .closed
+            onBackPressure?(false)
+        }
         let waited = clock.monotonicNs() &- start
         blockedNs &+= waited
         metrics.add(metrics.backPressuredNs, Int64(waited))
-        onBackPressure?(false)
-        return ok
+        if case .sent = result { return true }
+        return false
     }
 }

@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+
+/// streamctl against a real Kafka protocol endpoint (its dev broker) with kcat as the outside client.
+@Suite(.serialized) struct KafkaRunTests {
+    let kcat = "/usr/bin/kcat"
+
+    func pipeline(_ dir: URL, brokers: String, badRecords: String = "fail", extra: String = "") throws -> URL {
+        let file = dir.appendingPathComponent("p.yaml")
+        try """
+            name: kafka-e2e
+            schema: { order_id: int64, shop: string, amount: decimal(2), ts: timestamp }
+            source:
+              kafka:
+                brokers: \(brokers)
+                topics: [orders]
+                group: e2e
+                properties: { session.timeout.ms: "6000", heartbeat.interval.ms: "200"\(extra) }
+              format: json
+              on_bad_record: \(badRecords)
+            sink:
+              stdout: { format: json }
+            """.write(to: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    func produce(_ lines: [String], to bootstrap: String, in dir: URL) throws {
+        let input = dir.appendingPathComponent("in.txt")
+        try (lines.joined(separator: "\n") + "\n").write(to: input, atomically: true, encoding: .utf8)
+        let r = try run(kcat, ["-P", "-b", bootstrap, "-t", "orders", "-K", "\t", "-l", input.path])
+        #expect(r.status == 0, "\(r.stderr)")
+    }
+
+    func orders(_ n: Int) -> [String] {
+        (0..<n).map { i in
+            "shop-\(i % 13)\t{\"order_id\":\(i),\"shop\":\"shop-\(i % 13)\",\"amount\":\(i % 500).25,\"ts\":\(1_700_000_000_000 + i * 10)}"
+        }
+    }
+
+    @Test func whatKcatProducesStreamctlReadsExactlyAtParallelismTwo() throws {
+        let dir = try temporaryDirectory()
+        defer { cleanup(dir) }
+        let broker = try Background(streamctl, ["dev-broker", "--topic", "orders:8"])
+        defer { broker.stop() }
+        let bootstrap = try #require(broker.firstLine())
+        let input = orders(3_000)
+        try produce(input, to: bootstrap, in: dir)
+        let r = try streamctlRun(["run", try pipeline(dir, brokers: bootstrap).path, "--until", "caught-up",
+                                  "--parallelism", "2", "--progress", "off"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let ids = jsonLines(r.stdout).compactMap { $0["order_id"] as? Int }
+        #expect(ids.count == 3_000)
+        #expect(Set(ids) == Set(0..<3_000))
+        let summary = jsonLines(r.stderr).last
+        #expect(summary?["rows_in"] as? Int == 3_000)
+        #expect(summary?["lag_left"] as? Int == 0)
+    }
+
+    @Test func badRecordsGoToTheDeadLetterFileWithTheirOrigin() throws {
+        let dir = try temporaryDirectory()
+        defer { cleanup(dir) }
+        let broker = try Background(streamctl, ["dev-broker", "--topic", "orders:1"])
+        defer { broker.stop() }
+        let bootstrap = try #require(broker.firstLine())
+        var lines = orders(100)
+        lines.insert("k\tnot json at all", at: 10)
+        lines.insert("k\t{\"order_id\":\"abc\",\"shop\":\"x\",\"amount\":1,\"ts\":1}", at: 50)
+        try produce(lines, to: bootstrap, in: dir)
+        let dead = dir.appendingPathComponent("dead.jsonl").path
+        let p = try pipeline(dir, brokers: bootstrap, badRecords: "dead_letter\n  dead_letter_path: \(dead)")
+        let r = try streamctlRun(["run", p.path, "--until", "caught-up", "--progress", "off"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(jsonLines(r.stdout).count == 100)
+        let letters = jsonLines(try String(contentsOfFile: dead, encoding: .utf8))
+        #expect(letters.count == 2)
+        #expect(letters.map { $0["origin"] as? String } == ["orders[0]@10", "orders[0]@51"])
+        #expect(letters.first?["raw"] as? String == "not json at all")
+        #expect(jsonLines(r.stderr).last?["bad_records"] as? Int == 2)
+
+        let failing = try pipeline(dir, brokers: bootstrap, badRecords: "fail")
+        let f = try streamctlRun(["run", failing.path, "--until", "caught-up", "--progress", "off"])
+        #expect(f.status == 65)
+        #expect(f.stderr.contains("bad record at orders[0]@10"))
+    }
+
+    @Test func anUnreachableBrokerFailsWithItsAddressAndExitCode69() throws {
+        let dir = try temporaryDirectory()
+        defer { cleanup(dir) }
+        let p = try pipeline(dir, brokers: "127.0.0.1:1", extra: ", streamctl.connect.timeout.ms: \"2000\"")
+        let start = Date()
+        let r = try streamctlRun(["run", p.path, "--progress", "off"], timeout: 60)
+        #expect(r.status == 69)
+        #expect(r.stderr.contains("cannot reach Kafka at 127.0.0.1:1"))
+        #expect(Date().timeIntervalSince(start) < 30)
+    }
+
+    @Test func theMainJobRunsOnTheEmbeddedBrokerAndAccountsForEveryOrder() throws {
+        let dir = try temporaryDirectory()
+        defer { cleanup(dir) }
+        for sub in ["examples", "profiles"] {
+            try FileManager.default.copyItem(at: repoRoot.appendingPathComponent(sub), to: dir.appendingPathComponent(sub))
+        }
+        let r = try streamctlRun(["run", "examples/orders.yaml", "--generate", "20000", "--until", "caught-up",
+                                  "--progress", "off"], in: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        let out = dir.appendingPathComponent("out/orders")
+        let files = FileManager.default.enumerator(atPath: out.path)!.compactMap { $0 as? String }.filter { $0.hasSuffix(".json") }
+        #expect(!files.isEmpty)
+        var total = 0
+        for f in files {
+            for row in jsonLines(try String(contentsOfFile: out.appendingPathComponent(f).path, encoding: .utf8)) {
+                total += row["orders"] as? Int ?? 0
+            }
+        }
+        #expect(total == 20_000)
+        #expect(jsonLines(r.stderr).last?["late_rows"] as? Int == 0)
+    }
+}
