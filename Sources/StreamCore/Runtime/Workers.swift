@@ -13,12 +13,8 @@ struct SourceWorker {
         let context = SourceContext(
             worker: worker, workers: stage.parallelism, schema: stage.outputSchema, spec: job.plan.source,
             profile: profile, clock: job.clock, badRecords: job.badRecords, bounded: job.limits.bound)
-        let t0 = job.clock.monotonicNs()
-        func dbg(_ m: String) { print("DBG w\(worker) \(Double(job.clock.monotonicNs() &- t0) / 1e9) \(m)") }
         let reader = try connector.openReader(context)
-        dbg("opened")
-        var seen = false
-        defer { dbg("closing"); reader.close(); dbg("closed") }
+        defer { reader.close() }
         emitter.onBackPressure = { reader.setPaused($0) }
         let eventTime = job.plan.source.eventTime
         var watermarks = SplitWatermarks(
@@ -51,7 +47,6 @@ struct SourceWorker {
             }
             if eventTime != nil { for p in poll.splits { watermarks.record(p, nowNs: now) } }
             if !batch.isEmpty {
-                if !seen { seen = true; dbg("first rows") }
                 guard emitter.send(batch) else { return }
             }
             if eventTime != nil, let wm = watermarks.advance(nowNs: job.clock.monotonicNs()) {
@@ -61,7 +56,7 @@ struct SourceWorker {
             // A reader that finished has handed back its partitions: it owes nothing more.
             let lag = reader.lag()
             if !lag.isEmpty || poll.finished { metrics.setExtra(["lag": lag.values.reduce(0, +)]) }
-            if poll.finished { dbg("finished rows=\(metrics.rowsIn.load(ordering: .relaxed))"); break }
+            if poll.finished { break }
         }
         emitter.broadcast(.end)
     }
