@@ -22,14 +22,18 @@ test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-# The main job on the embedded default: an in-process Kafka broker filled with generated orders,
-# the orders pipeline of examples/ run to completion.
+# The main job on the embedded default: an in-process Kafka broker filled with a million generated
+# orders, the orders pipeline of examples/ run to completion. Each run starts from empty output and state.
+RUN_ROWS ?= 1000000
 run: build
-	$(RELEASE) demo
+	rm -rf out/orders out/orders-bad.jsonl state/orders
+	$(RELEASE) run examples/orders.yaml --generate $(RUN_ROWS) --partitions 64 --until caught-up --progress on
+	@echo "output: $$(find out/orders -name 'part-*' | wc -l) files under out/orders/, e.g.:"; \
+	  f=$$(find out/orders -name 'part-*' | sort | head -1); echo "$$f"; head -3 "$$f"
 
 smoke: build
 	$(RELEASE) validate examples/*.yaml
-	$(RELEASE) run examples/stdout.yaml --max-records 10
+	$(RELEASE) run examples/stdout.yaml --max-records 10 --progress off
 
 bench: build
 	@missing=""; for p in $(BENCH_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

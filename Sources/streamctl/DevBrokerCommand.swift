@@ -2,6 +2,10 @@ import ArgumentParser
 import StreamCore
 import StreamKafka
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Starts the embedded Kafka broker for outside clients (kcat, another streamctl).
 struct DevBroker: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,6 +36,9 @@ struct DevBroker: ParsableCommand {
 
     @Option(help: "Stop after this many seconds (for scripts).")
     var exitAfter: Int?
+
+    @Option(help: "Also write the bootstrap address to this file once the broker is ready (for scripts).")
+    var addressFile: String?
 
     func run() throws {
         StopSignals.install()
@@ -64,6 +71,15 @@ struct DevBroker: ParsableCommand {
             }
             print(broker.bootstrapServers)
             fflushStdout()
+            if let addressFile {
+                // Written to a temporary name and renamed, so a reader never sees half an address.
+                let temp = addressFile + ".tmp"
+                AppendFile(path: temp).append(Array((broker.bootstrapServers + "\n").utf8))
+                guard rename(temp, addressFile) == 0 else {
+                    log("error: cannot write \(addressFile): \(String(cString: strerror(errno)))")
+                    throw ExitCode(Exit.io.rawValue)
+                }
+            }
             var waited = 0
             while !StopSignals.requested {
                 sleepMs(100)

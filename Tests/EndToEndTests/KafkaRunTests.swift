@@ -40,9 +40,9 @@ import Testing
     @Test func whatKcatProducesStreamctlReadsExactlyAtParallelismTwo() throws {
         let dir = try temporaryDirectory()
         defer { cleanup(dir) }
-        let broker = try Background(streamctl, ["dev-broker", "--topic", "orders:8"])
+        let broker = try DevBroker(topic: "orders:8", in: dir)
         defer { broker.stop() }
-        let bootstrap = try #require(broker.firstLine())
+        let bootstrap = try #require(broker.bootstrap)
         let input = orders(3_000)
         try produce(input, to: bootstrap, in: dir)
         let r = try streamctlRun(["run", try pipeline(dir, brokers: bootstrap).path, "--until", "caught-up",
@@ -59,9 +59,9 @@ import Testing
     @Test func badRecordsGoToTheDeadLetterFileWithTheirOrigin() throws {
         let dir = try temporaryDirectory()
         defer { cleanup(dir) }
-        let broker = try Background(streamctl, ["dev-broker", "--topic", "orders:1"])
+        let broker = try DevBroker(topic: "orders:1", in: dir)
         defer { broker.stop() }
-        let bootstrap = try #require(broker.firstLine())
+        let bootstrap = try #require(broker.bootstrap)
         var lines = orders(100)
         lines.insert("k\tnot json at all", at: 10)
         lines.insert("k\t{\"order_id\":\"abc\",\"shop\":\"x\",\"amount\":1,\"ts\":1}", at: 50)
@@ -73,7 +73,7 @@ import Testing
         #expect(jsonLines(r.stdout).count == 100)
         let letters = jsonLines(try String(contentsOfFile: dead, encoding: .utf8))
         #expect(letters.count == 2)
-        #expect(letters.map { $0["origin"] as? String } == ["orders[0]@10", "orders[0]@51"])
+        #expect(letters.map { $0["origin"] as? String } == ["orders[0]@10", "orders[0]@50"])
         #expect(letters.first?["raw"] as? String == "not json at all")
         #expect(jsonLines(r.stderr).last?["bad_records"] as? Int == 2)
 

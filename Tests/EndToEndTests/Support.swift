@@ -67,34 +67,37 @@ func temporaryDirectory() throws -> URL {
 
 func cleanup(_ url: URL) { try? FileManager.default.removeItem(at: url) }
 
-/// A background process (the dev broker) stopped when the test ends.
-final class Background {
+/// A dev broker in its own process, stopped when the test ends (and by itself after `lifetime` seconds,
+/// so a failed test never leaves one behind).
+final class DevBroker {
     let process = Process()
-    let out = Pipe()
-    init(_ executable: String, _ arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = out
+    let addressFile: URL
+    /// The bootstrap address, once the broker is ready.
+    private(set) var bootstrap: String?
+
+    init(topic: String, in dir: URL, lifetime: Int = 120) throws {
+        addressFile = dir.appendingPathComponent("broker-\(UUID().uuidString).addr")
+        process.executableURL = URL(fileURLWithPath: streamctl)
+        process.arguments = ["dev-broker", "--topic", topic, "--address-file", addressFile.path,
+                             "--exit-after", String(lifetime)]
+        process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-    }
-
-    /// The first line the process prints.
-    func firstLine(timeout: TimeInterval = 30) -> String? {
-        var data = Data()
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            data.append(chunk)
-            if let s = String(data: data, encoding: .utf8), let nl = s.firstIndex(of: "\n") { return String(s[..<nl]) }
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline && process.isRunning {
+            if let text = try? String(contentsOf: addressFile, encoding: .utf8), text.hasSuffix("\n") {
+                bootstrap = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                return
+            }
+            usleep(20_000)
         }
-        return nil
     }
 
     func stop() {
-        if process.isRunning { process.interrupt() }
-        process.waitUntilExit()
+        if process.isRunning { process.terminate() }
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 }
 

@@ -37,7 +37,8 @@ import Testing
         #expect(spec.schema.fields.map(\.name) == ["order_id", "shop", "customer", "amount", "ts"])
         #expect(spec.schema.field(named: "amount")?.type == .decimal(scale: 2))
         #expect(spec.source.kind == .kafka(KafkaSourceSpec(
-            brokers: "embedded", topics: ["orders"], group: "orders-hourly", startFrom: .committed)))
+            brokers: "embedded", topics: ["orders"], group: "orders-hourly", startFrom: .committed,
+            assignment: .static)))
         #expect(spec.source.eventTime == EventTimeSpec(field: "ts", maxDisorderMs: 5_000, idleTimeoutMs: 10_000))
         #expect(spec.source.onBadRecord == .deadLetter(path: "out/orders-bad.jsonl"))
         #expect(spec.operators.map(\.id) == ["key_by-1", "hourly"])
@@ -45,10 +46,10 @@ import Testing
         #expect(spec.operators[1].kind == .window(WindowSpec(
             kind: .tumbling(sizeMs: 3_600_000),
             aggregates: [
-                AggregateSpec(name: "orders", function: .count, field: nil, at: SourceLocation(line: 28, column: 17)),
-                AggregateSpec(name: "revenue", function: .sum, field: "amount", at: SourceLocation(line: 29, column: 18)),
+                AggregateSpec(name: "orders", function: .count, field: nil, at: SourceLocation(line: 31, column: 17)),
+                AggregateSpec(name: "revenue", function: .sum, field: "amount", at: SourceLocation(line: 32, column: 18)),
             ])))
-        #expect(spec.operators[1].location == SourceLocation(line: 25, column: 5))
+        #expect(spec.operators[1].location == SourceLocation(line: 28, column: 5))
         #expect(spec.sink.kind == .file(FileSinkSpec(
             path: "out/orders", bucket: "date={window_start:%Y-%m-%d}/hour={window_start:%H}", format: .json,
             rollSizeBytes: 128 << 20, keyByBucket: true)))
