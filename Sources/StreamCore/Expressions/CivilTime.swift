@@ -1,6 +1,6 @@
 /// Proleptic Gregorian calendar arithmetic on epoch milliseconds (UTC), without Foundation.
 /// The day/civil conversions follow Howard Hinnant's `days_from_civil` / `civil_from_days`.
-enum CivilTime {
+public enum CivilTime {
     static let msPerSecond: Int64 = 1_000
     static let msPerMinute: Int64 = 60_000
     static let msPerHour: Int64 = 3_600_000
@@ -137,7 +137,8 @@ enum CivilTime {
             - offsetMinutes * msPerMinute
     }
 
-    static func parseRFC3339(_ s: String) -> Int64? {
+    /// Epoch milliseconds of an RFC 3339 timestamp (`2026-11-27T10:15:30.123+01:00`), nil if malformed.
+    public static func parseRFC3339(_ s: String) -> Int64? {
         var s = s
         return s.withUTF8 { b in b.baseAddress.flatMap { parseRFC3339($0, b.count) } }
     }

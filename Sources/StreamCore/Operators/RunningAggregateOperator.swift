@@ -40,15 +40,7 @@ public final class RunningAggregateOperator: StreamOperator {
         }
         guard slots.count > 0 else { return }
         let now = clock.nowMs()
-        var keys: [[UInt8]] = []
-        keys.reserveCapacity(slots.count)
-        for s in 0..<slots.count {
-            let g = keyGroups.keyGroup(hash: slots.hashes[s])
-            var k: [UInt8] = [UInt8(truncatingIfNeeded: g >> 8), UInt8(truncatingIfNeeded: g)]
-            key.encode(batch, row: slots.representative[s], into: &k)
-            appendNamespace(0, &k)
-            keys.append(k)
-        }
+        let keys = slots.stateKeys(batch, key: key, keyGroups: keyGroups)
         let existing = try table.multiGet(keys)
         var write = StateWriteBatch()
         var columns = outputSchema.fields.map { Column(type: $0.type) }
@@ -127,14 +119,7 @@ public final class DedupeOperator: StreamOperator {
             rowsOfSlot[s].append(row)
         }
         guard slots.count > 0 else { return }
-        var keys: [[UInt8]] = []
-        for s in 0..<slots.count {
-            let g = keyGroups.keyGroup(hash: slots.hashes[s])
-            var k: [UInt8] = [UInt8(truncatingIfNeeded: g >> 8), UInt8(truncatingIfNeeded: g)]
-            key.encode(batch, row: slots.representative[s], into: &k)
-            appendNamespace(0, &k)
-            keys.append(k)
-        }
+        let keys = slots.stateKeys(batch, key: key, keyGroups: keyGroups)
         let existing = try table.multiGet(keys)
         let now = clock.nowMs()
         let times = timeIndex.map { batch.columns[$0] }

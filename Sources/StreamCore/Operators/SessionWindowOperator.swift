@@ -37,9 +37,7 @@ public final class SessionWindowOperator: StreamOperator {
         self.ownedKeyGroups = ownedKeyGroups
         self.allowedLatenessMs = allowedLatenessMs
         self.lateOutput = lateOutput
-        self.outputSchema = Schema(
-            key.fields + [Field("window_start", .timestamp), Field("window_end", .timestamp)]
-                + aggregates.map(\.outputField))
+        self.outputSchema = WindowOperator.outputSchema(key: key, aggregates: aggregates)
         try table.scan(keyGroups: ownedKeyGroups) { (_: [UInt8], v: [UInt8]) throws(StreamError) -> Bool in
             for s in try decodeSessions(v) { nextFire = min(nextFire, s.end) }
             return true
@@ -67,7 +65,7 @@ public final class SessionWindowOperator: StreamOperator {
             lateOutput?(batch.gather(late))
         }
         guard slots.count > 0 else { return }
-        let keys = (0..<slots.count).map { s in stateKey(batch, row: slots.representative[s], hash: slots.hashes[s]) }
+        let keys = slots.stateKeys(batch, key: key, keyGroups: keyGroups)
         let existing = try table.multiGet(keys)
         var write = StateWriteBatch()
         for s in 0..<slots.count {
@@ -137,14 +135,6 @@ public final class SessionWindowOperator: StreamOperator {
             for (a, agg) in aggregates.enumerated() { agg.output(d.session.accs[a], into: &columns[base + 2 + a]) }
         }
         out.emit(Batch(schema: outputSchema, columns: columns))
-    }
-
-    private func stateKey(_ batch: Batch, row: Int, hash: UInt64) -> [UInt8] {
-        let g = keyGroups.keyGroup(hash: hash)
-        var k: [UInt8] = [UInt8(truncatingIfNeeded: g >> 8), UInt8(truncatingIfNeeded: g)]
-        key.encode(batch, row: row, into: &k)
-        appendNamespace(0, &k)
-        return k
     }
 
     /// Layout: count(4), then per session start(8) end(8) len(4) accumulators.

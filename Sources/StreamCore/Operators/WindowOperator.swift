@@ -49,9 +49,7 @@ public final class WindowOperator: StreamOperator {
         self.ownedKeyGroups = ownedKeyGroups
         self.allowedLatenessMs = allowedLatenessMs
         self.lateOutput = lateOutput
-        self.outputSchema = Schema(
-            key.fields + [Field("window_start", .timestamp), Field("window_end", .timestamp)]
-                + aggregates.map(\.outputField))
+        self.outputSchema = WindowOperator.outputSchema(key: key, aggregates: aggregates)
         try recoverPendingWindows()
     }
 
@@ -100,18 +98,7 @@ public final class WindowOperator: StreamOperator {
         }
         guard slots.count > 0 else { return }
 
-        var keys: [[UInt8]] = []
-        keys.reserveCapacity(slots.count)
-        for s in 0..<slots.count {
-            var k: [UInt8] = []
-            k.reserveCapacity(32)
-            let g = keyGroups.keyGroup(hash: slots.hashes[s])
-            k.append(UInt8(truncatingIfNeeded: g >> 8))
-            k.append(UInt8(truncatingIfNeeded: g))
-            key.encode(batch, row: slots.representative[s], into: &k)
-            appendNamespace(slots.namespaces[s], &k)
-            keys.append(k)
-        }
+        let keys = slots.stateKeys(batch, key: key, keyGroups: keyGroups)
         let existing = try table.multiGet(keys)
         var write = StateWriteBatch()
         for s in 0..<slots.count {
@@ -193,6 +180,15 @@ public final class WindowOperator: StreamOperator {
     public func takeLateRows() -> Int64 {
         defer { lateRows = 0 }
         return lateRows
+    }
+}
+
+extension WindowOperator {
+    /// What every window operator emits: the key fields, `window_start`, `window_end`, then the aggregates.
+    public static func outputSchema(key: KeyColumns, aggregates: [BoundAggregate]) -> Schema {
+        Schema(
+            key.fields + [Field("window_start", .timestamp), Field("window_end", .timestamp)]
+                + aggregates.map(\.outputField))
     }
 }
 

@@ -126,9 +126,7 @@ public enum JobPlanner {
                             allowedLatenessMs: w.allowedLatenessMs, lateOutput: late)
                     }
                 }
-                output = Schema(
-                    key.fields + [Field("window_start", .timestamp), Field("window_end", .timestamp)]
-                        + aggs.map(\.outputField))
+                output = WindowOperator.outputSchema(key: key, aggregates: aggs)
             case .runningAggregate(let specs, let ttl):
                 guard let names = keyNames else {
                     throw StreamError(.config, "operator `\(op.id)`: an aggregate needs a key_by before it")
