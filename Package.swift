@@ -31,9 +31,12 @@ let package = Package(
         .target(name: "StreamSinks", dependencies: ["StreamCore"]),
         // Allocator statistics, metrics rendering.
         .target(name: "StreamOps", dependencies: ["StreamCore", "CJemalloc"]),
+        // jemalloc's configuration for the executable (the `malloc_conf` symbol).
+        .target(name: "CMallocConf"),
         .executableTarget(
             name: "streamctl",
             dependencies: [
+                "CMallocConf",
                 "StreamCore", "StreamPipeline", "StreamKafka", "StreamState", "StreamSinks", "StreamOps",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -29,8 +29,12 @@ public enum JemallocStats {
     public static var isProcessAllocator: Bool {
         guard let before = read("thread.allocated", as: UInt64.self) else { return false }
         let size = 1 << 20
-        guard let block = malloc(size) else { return false }
-        // Touch one byte so the allocation cannot be elided.
+        // Called through the symbol the dynamic linker resolves, as every library in the process does; a
+        // direct call could be elided by the optimizer together with its `free`.
+        typealias Malloc = @convention(c) (Int) -> UnsafeMutableRawPointer?
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc") else { return false }
+        let processMalloc = unsafeBitCast(symbol, to: Malloc.self)
+        guard let block = processMalloc(size) else { return false }
         block.storeBytes(of: 1, as: UInt8.self)
         let after = read("thread.allocated", as: UInt64.self) ?? before
         free(block)
@@ -81,6 +85,14 @@ public enum JemallocStats {
     private static func refresh() -> Bool {
         var epoch: UInt64 = 1
         return mallctl("epoch", nil, nil, &epoch, MemoryLayout<UInt64>.size) == 0
+    }
+
+    /// The options jemalloc runs with that bound how long freed memory stays resident.
+    public static var decayOptions: (backgroundThread: Bool, dirtyDecayMs: Int, muzzyDecayMs: Int)? {
+        guard let bg = read("opt.background_thread", as: Bool.self),
+            let dirty = read("opt.dirty_decay_ms", as: Int.self), let muzzy = read("opt.muzzy_decay_ms", as: Int.self)
+        else { return nil }
+        return (bg, dirty, muzzy)
     }
 
     private static func read<T>(_ name: String, as type: T.Type) -> T? {

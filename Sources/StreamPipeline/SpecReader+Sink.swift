@@ -130,7 +130,7 @@ extension SpecReader {
     }
 
     func readState(_ node: Node) -> StateSpec? {
-        guard let e = checker.mapping(node, "state", allowed: ["backend", "dir", "memory", "block_cache"]) else {
+        guard let e = checker.mapping(node, "state", allowed: ["backend", "dir", "memory", "block_cache", "worker_cache"]) else {
             return nil
         }
         var spec = StateSpec()
@@ -154,6 +154,23 @@ extension SpecReader {
                     }
                 } else {
                     checker.report(n, "invalid size \(checker.describe(n)) for `state.block_cache`",
+                                   help: "write `off`, `auto` or a size; accepted units: \(Sizes.acceptedUnits)")
+                }
+            }
+        }
+        if let n = e["worker_cache"] {
+            switch n.scalar?.string {
+            case "off": spec.workerCacheBytes = 0
+            case "auto": spec.workerCacheBytes = nil
+            default:
+                if let s = n.scalar?.string, let bytes = Sizes.parseBytes(s) {
+                    spec.workerCacheBytes = bytes
+                    if bytes > spec.memoryBytes / 2 {
+                        checker.report(n, "`state.worker_cache` (\(s)) is more than half of `state.memory` "
+                            + "(\(Sizes.format(spec.memoryBytes)))", help: "the worker caches live inside the memory budget")
+                    }
+                } else {
+                    checker.report(n, "invalid size \(checker.describe(n)) for `state.worker_cache`",
                                    help: "write `off`, `auto` or a size; accepted units: \(Sizes.acceptedUnits)")
                 }
             }

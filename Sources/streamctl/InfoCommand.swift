@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMallocConf
 import StreamCore
 import StreamOps
 import StreamPipeline
@@ -20,6 +21,9 @@ struct Info: ParsableCommand {
         print("streamctl \(Streamctl.version)")
         print("cpus: \(ProcessMemory.availableCPUs())")
         print("allocator: \(JemallocStats.isProcessAllocator ? "jemalloc" : "libc") \(JemallocStats.version ?? "")")
+        if streamctl_malloc_conf_linked() != 0, let d = JemallocStats.decayOptions {
+            print("jemalloc options: background_thread=\(d.backgroundThread) dirty_decay_ms=\(d.dirtyDecayMs) muzzy_decay_ms=\(d.muzzyDecayMs)")
+        }
         if let s = JemallocStats.snapshot() {
             print("jemalloc: allocated=\(s.allocated) resident=\(s.resident) active=\(s.active) mapped=\(s.mapped)")
         }

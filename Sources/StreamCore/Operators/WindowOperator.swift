@@ -25,12 +25,14 @@ public final class WindowOperator: StreamOperator {
     private var firedEnds: [Int64: Set<[UInt8]>] = [:]
     private var lateRows: Int64 = 0
     private var windowsFired: Int64 = 0
+    private var cache: StateCache
 
     public init(
         key: KeyColumns, timeIndex: Int, kind: WindowKind, aggregates: [BoundAggregate], table: any KeyedStateTable,
-        keyGroups: KeyGroups, ownedKeyGroups: Range<Int>, allowedLatenessMs: Int64,
+        keyGroups: KeyGroups, ownedKeyGroups: Range<Int>, allowedLatenessMs: Int64, cacheBytes: Int = 0,
         lateOutput: (@Sendable (Batch) -> Void)? = nil
     ) throws(StreamError) {
+        cache = StateCache(capacityBytes: cacheBytes)
         switch kind {
         case .tumbling(let size):
             sizeMs = size
@@ -66,6 +68,7 @@ public final class WindowOperator: StreamOperator {
     public func reassign(keyGroups range: Range<Int>) throws(StreamError) {
         ownedKeyGroups = range
         firedEnds.removeAll()
+        cache.removeAll()
         try recoverPendingWindows()
     }
 
@@ -99,7 +102,7 @@ public final class WindowOperator: StreamOperator {
         guard slots.count > 0 else { return }
 
         let keys = slots.stateKeys(batch, key: key, keyGroups: keyGroups)
-        let existing = try table.multiGet(keys)
+        let existing = try read(keys)
         var write = StateWriteBatch()
         for s in 0..<slots.count {
             var accs = slots.accumulators[s]
@@ -108,7 +111,9 @@ public final class WindowOperator: StreamOperator {
                 for a in aggregates.indices { aggregates[a].merge(&stored[a], accs[a]) }
                 accs = stored
             }
-            write.put(keys[s], AccumulatorCodec.encode(accs))
+            let value = AccumulatorCodec.encode(accs)
+            cache.put(keys[s], value)
+            write.put(keys[s], value)
             let end = slots.namespaces[s]
             if firedEnds[end] != nil {
                 firedEnds[end]!.insert(keys[s])
@@ -117,6 +122,21 @@ public final class WindowOperator: StreamOperator {
             }
         }
         try table.write(write)
+    }
+
+    /// Values of `keys`: from the worker cache where it has them, the rest with one `multiGet`.
+    private func read(_ keys: [[UInt8]]) throws(StreamError) -> [[UInt8]?] {
+        guard cache.capacityBytes > 0 else { return try table.multiGet(keys) }
+        var values = [[UInt8]?](repeating: nil, count: keys.count)
+        var missing: [Int] = []
+        for (i, k) in keys.enumerated() {
+            if let v = cache.get(k) { values[i] = v } else { missing.append(i) }
+        }
+        if !missing.isEmpty {
+            let fetched = try table.multiGet(missing.map { keys[$0] })
+            for (j, i) in missing.enumerated() { values[i] = fetched[j] }
+        }
+        return values
     }
 
     public func onWatermark(_ watermark: Int64, into out: inout Output) throws(StreamError) {
@@ -146,6 +166,7 @@ public final class WindowOperator: StreamOperator {
             }
             if (due.contains(end) || expire.contains(end)) && end - 1 + allowedLatenessMs <= wm {
                 deletes.delete(k)
+                cache.remove(k)
             }
             return true
         }
@@ -174,7 +195,10 @@ public final class WindowOperator: StreamOperator {
     }
 
     public func metrics() -> [String: Int64] {
-        ["open_windows": Int64(pendingEnds.count), "windows_fired": windowsFired]
+        [
+            "open_windows": Int64(pendingEnds.count), "windows_fired": windowsFired,
+            "state_cache_hits": cache.hits, "state_cache_misses": cache.misses,
+        ]
     }
 
     public func takeLateRows() -> Int64 {

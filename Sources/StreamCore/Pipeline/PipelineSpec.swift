@@ -361,13 +361,23 @@ public struct StateSpec: Sendable, Hashable {
     public var memoryBytes: Int64
     /// Block cache size; nil derives it from the budget, 0 disables the block cache (`block_cache: off`).
     public var blockCacheBytes: Int64?
+    /// The per-worker read caches in front of RocksDB, all workers together; taken out of `memoryBytes`.
+    /// nil derives it (a sixteenth of the budget), 0 turns them off (`worker_cache: off`).
+    public var workerCacheBytes: Int64?
 
     public init(backend: StateBackendKind = .memory, dir: String = "./state", memoryBytes: Int64 = 512 << 20,
-                blockCacheBytes: Int64? = nil) {
+                blockCacheBytes: Int64? = nil, workerCacheBytes: Int64? = nil) {
         self.backend = backend
         self.dir = dir
         self.memoryBytes = memoryBytes
         self.blockCacheBytes = blockCacheBytes
+        self.workerCacheBytes = workerCacheBytes
+    }
+
+    /// What the worker caches get: nothing for the in-memory backend (state is already in memory).
+    public var effectiveWorkerCacheBytes: Int64 {
+        guard backend == .rocksdb else { return 0 }
+        return min(workerCacheBytes ?? memoryBytes / 16, memoryBytes / 2)
     }
 }
 

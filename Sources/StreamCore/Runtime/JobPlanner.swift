@@ -38,6 +38,13 @@ public enum JobPlanner {
         var keyNames: [String]? = nil
         var nextInput: Partitioning = .forward
         let timeField = spec.source.eventTime?.field
+        // The worker caches' share of the state budget is split evenly over stateful operators.
+        let statefulOperators = spec.operators.filter {
+            switch $0.kind {
+            case .window, .runningAggregate, .dedupe: true
+            default: false
+            }
+        }.count
 
         func keyColumns(_ names: [String], _ schema: Schema, _ opId: String) throws(StreamError) -> KeyColumns {
             var idx: [Int] = []
@@ -119,11 +126,12 @@ public enum JobPlanner {
                             allowedLatenessMs: w.allowedLatenessMs, lateOutput: late)
                     }
                 } else {
+                    let cacheBytes = Int(spec.state.effectiveWorkerCacheBytes) / max(1, statefulOperators * parallelism)
                     stageKind = .transform { worker, p throws(StreamError) in
                         try WindowOperator(
                             key: key, timeIndex: timeIndex, kind: w.kind, aggregates: boundAggs, table: table,
                             keyGroups: groups, ownedKeyGroups: groups.range(worker: worker, parallelism: p),
-                            allowedLatenessMs: w.allowedLatenessMs, lateOutput: late)
+                            allowedLatenessMs: w.allowedLatenessMs, cacheBytes: cacheBytes, lateOutput: late)
                     }
                 }
                 output = WindowOperator.outputSchema(key: key, aggregates: aggs)

@@ -25,7 +25,8 @@ public struct RocksMemoryPlan: Sendable, Hashable {
     public static let minimumBudget = 16 << 20
 
     public init(spec: StateSpec) {
-        let budget = max(Int(spec.memoryBytes), Self.minimumBudget)
+        // The workers' read caches are charged to the same budget.
+        let budget = max(Int(spec.memoryBytes - spec.effectiveWorkerCacheBytes), Self.minimumBudget)
         switch spec.blockCacheBytes {
         case .some(0):
             cacheCapacity = 0
