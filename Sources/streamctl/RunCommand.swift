@@ -97,6 +97,10 @@ struct Run: ParsableCommand {
                 badRecords: try BadRecordHandler(policy: spec.source.onBadRecord),
                 limits: RunLimits(maxRecords: maxRecords, bound: bound), state: assembly.state)
             log("running \(spec.name) with profile \(profile.name) (parallelism \(profile.parallelism))")
+            if spec.profiles.auto?.enabled == true {
+                log("note: profiles.auto is set, but automatic profile switching is not built yet: "
+                    + "the job stays on \(profile.name)")
+            }
             try job.start()
         } catch {
             throw fail(error)
