@@ -21,6 +21,7 @@ $S bench pipeline --rows "$ROWS" --parallelism 2 --state rocksdb
 
 echo "== kafka: kcat -C -e versus streamctl consume + decode, same embedded topic, same run"
 $S bench kafka --rows "$KAFKA_ROWS" --partitions 64 --parallelism 2
+$S bench kafka --rows "$KAFKA_ROWS" --partitions 64 --parallelism 2 --assignment group
 
 echo "== state: RocksDB keyed read-modify-write versus db_bench"
 SIZES=${STATE_SIZES:-"1000000 10000000"} STREAMCTL=$S bash bench/state-bench.sh
