@@ -61,19 +61,11 @@ enum ByteFormat {
         out.append(contentsOf: v.description.utf8)
     }
 
-    /// Year, month (1...12) and day (1...31) of a day count since 1970-01-01 (proleptic Gregorian),
-    /// by Howard Hinnant's `civil_from_days`.
+    /// Year, month (1...12) and day (1...31) of a day count since 1970-01-01 (proleptic Gregorian).
     @inline(__always)
     static func civil(days: Int64) -> (year: Int64, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), Int(m), Int(d))
+        let c = CivilTime.civil(days: days)
+        return (c.year, Int(c.month), Int(c.day))
     }
 
     /// Splits epoch milliseconds into whole days (floored) and milliseconds into that day.

@@ -71,12 +71,7 @@ public final class RunningAggregateOperator: StreamOperator {
     private func sweepIfDue(now: Int64) throws(StreamError) {
         guard let ttl = ttlMs, now - lastSweepMs >= max(1, ttl / 2) else { return }
         lastSweepMs = now
-        var write = StateWriteBatch()
-        try table.scan(keyGroups: ownedKeyGroups) { (k: [UInt8], v: [UInt8]) throws(StreamError) -> Bool in
-            if now - (try AccumulatorCodec.decode(v, count: 0).extra) >= ttl { write.delete(k) }
-            return true
-        }
-        if !write.isEmpty { try table.write(write) }
+        try deleteExpired(table, keyGroups: ownedKeyGroups, now: now, ttl: ttl)
     }
 }
 
@@ -151,13 +146,19 @@ public final class DedupeOperator: StreamOperator {
             return
         }
         lastSweep = now
-        var write = StateWriteBatch()
-        try table.scan(keyGroups: ownedKeyGroups) { (k: [UInt8], v: [UInt8]) throws(StreamError) -> Bool in
-            if now - (try AccumulatorCodec.decode(v, count: 0).extra) >= ttlMs { write.delete(k) }
-            return true
-        }
-        if !write.isEmpty { try table.write(write) }
+        try deleteExpired(table, keyGroups: ownedKeyGroups, now: now, ttl: ttlMs)
     }
 
     public func metrics() -> [String: Int64] { ["duplicates_dropped": duplicates] }
+}
+
+/// Deletes entries of `keyGroups` whose stored time (the accumulator layout's extra word) is `ttl` or more
+/// before `now`: the TTL sweep of the running aggregate and dedupe.
+func deleteExpired(_ table: any KeyedStateTable, keyGroups: Range<Int>, now: Int64, ttl: Int64) throws(StreamError) {
+    var write = StateWriteBatch()
+    try table.scan(keyGroups: keyGroups) { (k: [UInt8], v: [UInt8]) throws(StreamError) -> Bool in
+        if now - (try AccumulatorCodec.decode(v, count: 0).extra) >= ttl { write.delete(k) }
+        return true
+    }
+    if !write.isEmpty { try table.write(write) }
 }
