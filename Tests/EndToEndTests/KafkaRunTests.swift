@@ -116,3 +116,39 @@ import Testing
         #expect(jsonLines(r.stderr).last?["late_rows"] as? Int == 0)
     }
 }
+
+@Suite(.serialized) struct CronContractTests {
+    @Test func aDeadlineReachedWhileBehindExitsWith3AndSaysHowFarBehind() throws {
+        let dir = try temporaryDirectory()
+        defer { cleanup(dir) }
+        let broker = try DevBroker(topic: "orders:4", in: dir)
+        defer { broker.stop() }
+        let bootstrap = try #require(broker.bootstrap)
+        let input = dir.appendingPathComponent("in.txt")
+        try (0..<30_000).map { "{\"order_id\":\($0),\"ts\":\(1_700_000_000_000 + $0)}" }.joined(separator: "\n")
+            .write(to: input, atomically: true, encoding: .utf8)
+        let produced = try run("/usr/bin/kcat", ["-P", "-b", bootstrap, "-t", "orders", "-l", input.path])
+        #expect(produced.status == 0)
+        // The sink may write 3000 rows a second: 30000 rows cannot be done in the 2 s allowed.
+        let pipeline = dir.appendingPathComponent("p.yaml")
+        try """
+            name: slow
+            schema: { order_id: int64, ts: timestamp }
+            source:
+              kafka: { brokers: "\(bootstrap)", topics: [orders], group: slow, assignment: static }
+            sink:
+              null: {}
+            profiles:
+              overrides: { steady: { batch_size: 500, channel_capacity: 2, sink: { records_per_second: 3000 } } }
+            """.write(to: pipeline, atomically: true, encoding: .utf8)
+        let r = try streamctlRun(["run", pipeline.path, "--until", "caught-up", "--max-duration", "2s", "--progress", "off"])
+        #expect(r.status == 3, "\(r.stderr)")
+        let summary = jsonLines(r.stderr).last
+        #expect(summary?["status"] as? String == "behind")
+        let rowsIn = summary?["rows_in"] as? Int ?? -1
+        let lag = summary?["lag_left"] as? Int ?? -1
+        #expect(rowsIn > 0 && rowsIn < 30_000)
+        #expect(lag > 0)
+        #expect(rowsIn + lag == 30_000)
+    }
+}

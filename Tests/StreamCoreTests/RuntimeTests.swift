@@ -182,3 +182,40 @@ import Glibc
         #expect(s.advance(nowNs: 1) == 500)
     }
 }
+
+@Suite struct MetricsSnapshotTests {
+    @Test func everyWorkerReportsRowsAndTimeThatAddUp() throws {
+        let gen = GeneratorSpec(seed: 2, rows: 40_000, keys: 30, splits: 2)
+        let spec = PipelineSpec(
+            name: "m", schema: ordersSchema, source: SourceSpec(kind: .generator(gen)),
+            operators: [OperatorSpec(id: "k", kind: .keyBy(["shop"])),
+                        OperatorSpec(id: "agg", kind: .runningAggregate(aggregates: [
+                            AggregateSpec(name: "n", function: .count, field: nil)], ttlMs: nil))],
+            sink: SinkSpec(kind: .null))
+        let sink = CollectingSink(delayMicros: 500)
+        let plan = try JobPlanner.plan(spec, profile: Profile(name: "t", parallelism: 2, batchSize: 1000, channelCapacity: 2),
+                                       parts: .init(source: GeneratorSource(spec: gen), sink: sink, state: MemoryStateBackend()))
+        let job = Job(plan: plan, badRecords: try BadRecordHandler(policy: .fail))
+        let before = job.snapshot()
+        try job.start()
+        try job.wait()
+        let after = job.snapshot()
+        let byStage = Dictionary(grouping: after.workers, by: \.stage)
+        #expect(byStage["source"]?.count == 2)
+        #expect(byStage["agg"]?.count == 2)
+        #expect(byStage["sink"]?.count == 2)
+        #expect(byStage["source"]!.reduce(0) { $0 + $1.rowsOut } == 40_000)
+        #expect(byStage["agg"]!.reduce(0) { $0 + $1.rowsIn } == 40_000)
+        #expect(byStage["sink"]!.reduce(0) { $0 + $1.rowsIn } == byStage["agg"]!.reduce(0) { $0 + $1.rowsOut })
+        // The slow sink is the bottleneck: the stages before it spent time blocked on it.
+        #expect(byStage["agg"]!.reduce(0) { $0 + $1.backPressuredNs } > 0)
+        let rates = after.rates(since: before)
+        #expect(rates.count == 6)
+        for r in rates {
+            // Busy, idle and blocked time of one thread cannot exceed the wall time.
+            #expect(r.busyMsPerSecond + r.idleMsPerSecond + r.backPressuredMsPerSecond <= 1_050)
+            #expect(r.inputCapacity == (r.stage == "source" ? 0 : 2))
+        }
+        #expect(rates.filter { $0.stage == "sink" }.reduce(0) { $0 + $1.busyMsPerSecond } > 100)
+    }
+}
