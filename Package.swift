@@ -45,7 +45,8 @@ let package = Package(
         ),
 
         .testTarget(name: "StreamCoreTests", dependencies: ["StreamCore"]),
-        .testTarget(name: "StreamPipelineTests", dependencies: ["StreamPipeline", "StreamCore"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "StreamPipelineTests", dependencies: ["StreamPipeline", "StreamCore"], exclude: ["Fixtures"]),
         .testTarget(name: "StreamKafkaTests", dependencies: ["StreamKafka", "StreamCore", "CRdKafka"]),
         .testTarget(name: "StreamStateTests", dependencies: ["StreamState", "StreamCore"]),
         .testTarget(name: "StreamSinksTests", dependencies: ["StreamSinks", "StreamCore"]),

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 internal import CRdKafka
 import StreamCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// An in-process Kafka cluster: librdkafka's mock cluster, a real Kafka protocol endpoint on loopback.
 /// Used by `brokers: embedded`, the examples and the tests. It keeps every partition's log in memory

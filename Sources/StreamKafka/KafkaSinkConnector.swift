@@ -36,7 +36,8 @@ final class KafkaSinkWriter: SinkWriter {
         encoder = connector.encoder
         if let field = spec.keyField {
             guard let index = context.schema.index(of: field) else {
-                throw StreamError(.config, "Kafka sink key field `\(field)` is not a field of the rows reaching the sink")
+                throw StreamError(
+                    .config, "Kafka sink key field `\(field)` is not a field of the rows reaching the sink")
             }
             keyColumn = index
         } else {
@@ -62,7 +63,8 @@ final class KafkaSinkWriter: SinkWriter {
             let result: Result<Void, StreamError> = value.withUnsafeBytes { v in
                 key.withUnsafeBytes { k in
                     Result { () throws(StreamError) in
-                        try producer.produce(topic: topic.raw, partition: RD_KAFKA_PARTITION_UA, key: hasKey ? k : nil, value: v)
+                        try producer.produce(
+                            topic: topic.raw, partition: RD_KAFKA_PARTITION_UA, key: hasKey ? k : nil, value: v)
                     }
                 }
             }

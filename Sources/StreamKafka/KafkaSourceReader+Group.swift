@@ -13,7 +13,8 @@ extension KafkaSourceReader {
                 let missing = spec.topics.filter { counts[$0] == nil }
                 guard missing.isEmpty else {
                     throw StreamError(
-                        .config, "topic \(missing.map { "`\($0)`" }.joined(separator: ", ")) does not exist at \(bootstrap)")
+                        .config,
+                        "topic \(missing.map { "`\($0)`" }.joined(separator: ", ")) does not exist at \(bootstrap)")
                 }
                 return counts
             case .failure(let error):
@@ -56,7 +57,8 @@ extension KafkaSourceReader {
         rd_kafka_poll_set_consumer(client.handle)
         let err = rd_kafka_subscribe(client.handle, list)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw StreamError(.source, "cannot subscribe to \(spec.topics.joined(separator: ", ")): \(rdKafkaErrorText(err))")
+            throw StreamError(
+                .source, "cannot subscribe to \(spec.topics.joined(separator: ", ")): \(rdKafkaErrorText(err))")
         }
         client.needsConsumerClose = true
     }
@@ -67,7 +69,8 @@ extension KafkaSourceReader {
     ) {
         lastRebalanceNs = monotonicNow()
         let partitions = (0..<Int(list.pointee.cnt)).map { i in
-            TopicPartition(topic: String(cString: list.pointee.elems[i].topic), partition: list.pointee.elems[i].partition)
+            TopicPartition(
+                topic: String(cString: list.pointee.elems[i].topic), partition: list.pointee.elems[i].partition)
         }
         if err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
             adopt(partitions, list)
@@ -115,7 +118,8 @@ extension KafkaSourceReader {
         adopt(mine, list)
         let err = rd_kafka_assign(client.handle, list)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw StreamError(.source, "cannot assign partitions of \(spec.topics.joined(separator: ", ")): \(rdKafkaErrorText(err))")
+            throw StreamError(
+                .source, "cannot assign partitions of \(spec.topics.joined(separator: ", ")): \(rdKafkaErrorText(err))")
         }
         lastRebalanceNs = monotonicNow()
         staticallyAssigned = true
@@ -172,7 +176,9 @@ extension KafkaSourceReader {
         case .earliest, .latest:
             let latest = spec.startFrom == .latest
             for tp in fresh {
-                if let (low, high) = try? client.queryWatermarks(topic: tp.topic, partition: tp.partition, timeoutMs: 5000) {
+                if let (low, high) = try? client.queryWatermarks(
+                    topic: tp.topic, partition: tp.partition, timeoutMs: 5000)
+                {
                     out[tp] = latest ? high : low
                 }
             }
@@ -201,7 +207,9 @@ extension KafkaSourceReader {
             let tp = TopicPartition(topic: String(cString: e.topic), partition: e.partition)
             if err == RD_KAFKA_RESP_ERR_NO_ERROR && e.err == RD_KAFKA_RESP_ERR_NO_ERROR && e.offset >= 0 {
                 out[tp] = e.offset
-            } else if let (low, high) = try? client.queryWatermarks(topic: tp.topic, partition: tp.partition, timeoutMs: 5000) {
+            } else if let (low, high) = try? client.queryWatermarks(
+                topic: tp.topic, partition: tp.partition, timeoutMs: 5000)
+            {
                 if case .timestamp = spec.startFrom { out[tp] = high } else { out[tp] = low }
             }
         }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 internal import CRdKafka
 import StreamCore
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One source worker's consumer-group member: reads the partitions the group assigns to it, decodes
 /// each message straight into the batch, and tracks its own positions (nothing is auto-committed).
@@ -57,14 +58,16 @@ public final class KafkaSourceReader: SourceReader {
         self.context = context
         decoder = connector.decoderFactory(context.schema)
         kafkaTimestamps = connector.eventTimeFromKafkaTimestamp
-        eventTimeColumn = connector.eventTimeFromKafkaTimestamp
+        eventTimeColumn =
+            connector.eventTimeFromKafkaTimestamp
             ? nil : context.spec.eventTime?.field.flatMap { context.schema.index(of: $0) }
         topicIndex = Dictionary(uniqueKeysWithValues: spec.topics.enumerated().map { ($1, $0) })
 
         var properties = spec.properties
         let timeoutText = properties.removeValue(forKey: "streamctl.connect.timeout.ms") ?? "30000"
         guard let timeoutMs = UInt64(timeoutText), timeoutMs > 0 else {
-            throw StreamError(.config, "streamctl.connect.timeout.ms must be a positive number of ms, not `\(timeoutText)`")
+            throw StreamError(
+                .config, "streamctl.connect.timeout.ms must be a positive number of ms, not `\(timeoutText)`")
         }
         connectTimeoutNs = timeoutMs * 1_000_000
         properties = properties.filter { !$0.key.hasPrefix("streamctl.") }
@@ -133,8 +136,9 @@ public final class KafkaSourceReader: SourceReader {
             }
             if let pos = st.position, let high = st.high, pos >= high { st.atEnd = true }
             parts[tp] = st
-            splits.append(SplitProgress(
-                split: st.split, maxEventTime: progress[st.split], atEnd: st.atEnd, finished: st.finished))
+            splits.append(
+                SplitProgress(
+                    split: st.split, maxEventTime: progress[st.split], atEnd: st.atEnd, finished: st.finished))
         }
         publish()
         if context.bounded == .caughtUp && boundedRunIsOver() {
@@ -214,7 +218,8 @@ public final class KafkaSourceReader: SourceReader {
         }
         guard m.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
             let text = messageErrorText(message)
-            if m.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || m.err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED {
+            if m.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || m.err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED
+            {
                 throw StreamError(.source, "cannot read \(tp): \(text)")
             }
             logLoudly("kafka: \(tp): \(text)")

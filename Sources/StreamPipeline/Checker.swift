@@ -75,8 +75,9 @@ final class Checker {
                 continue
             }
             if !allowed.contains(key) {
-                report(keyNode, "unknown key `\(key)`\(within)",
-                       help: Suggest.help(key, in: allowed, listing: "valid keys"))
+                report(
+                    keyNode, "unknown key `\(key)`\(within)",
+                    help: Suggest.help(key, in: allowed, listing: "valid keys"))
                 continue
             }
             entries.values[key] = value
@@ -136,7 +137,7 @@ final class Checker {
     /// A non-empty string naming something (a path, a topic, a field).
     func name(_ node: Node, _ path: String) -> String? {
         guard let s = string(node, path) else { return nil }
-        if s.isEmpty { report(node, "`\(path)` must not be empty") ; return nil }
+        if s.isEmpty { report(node, "`\(path)` must not be empty"); return nil }
         return s
     }
 
@@ -177,8 +178,9 @@ final class Checker {
     /// A duration; `positive` rejects zero.
     func duration(_ node: Node, _ path: String, positive: Bool = false) -> Int64? {
         guard let s = node.scalar, !isNull(node), let ms = Durations.parseMs(s.string) else {
-            report(node, "invalid duration \(describe(node)) for `\(path)`",
-                   help: "write a whole number followed by a unit: \(Durations.acceptedUnits)")
+            report(
+                node, "invalid duration \(describe(node)) for `\(path)`",
+                help: "write a whole number followed by a unit: \(Durations.acceptedUnits)")
             return nil
         }
         if positive, ms == 0 {
@@ -204,13 +206,16 @@ final class Checker {
     func choice<T>(_ node: Node, _ path: String, _ options: KeyValuePairs<String, T>) -> T? {
         let names = options.map(\.key)
         guard let s = node.scalar, !isNull(node) else {
-            report(node, "expected one of \(names.map { "`\($0)`" }.joined(separator: ", ")) for `\(path)`, "
-                + "found \(describe(node))")
+            report(
+                node,
+                "expected one of \(names.map { "`\($0)`" }.joined(separator: ", ")) for `\(path)`, "
+                    + "found \(describe(node))")
             return nil
         }
         if let hit = options.first(where: { $0.key == s.string }) { return hit.value }
-        report(node, "unknown value `\(s.string)` for `\(path)`",
-               help: Suggest.help(s.string, in: names, listing: "one of"))
+        report(
+            node, "unknown value `\(s.string)` for `\(path)`",
+            help: Suggest.help(s.string, in: names, listing: "one of"))
         return nil
     }
 
@@ -248,8 +253,9 @@ final class Checker {
     /// Epoch milliseconds from an RFC 3339 timestamp or an integer.
     func timestamp(_ node: Node, _ path: String) -> Int64? {
         guard let s = node.scalar, !isNull(node), let ms = Timestamps.parseMs(s.string) else {
-            report(node, "invalid timestamp \(describe(node)) for `\(path)`",
-                   help: "write RFC 3339 (`2026-11-27T00:00:00Z`) or epoch milliseconds (`1795737600000`)")
+            report(
+                node, "invalid timestamp \(describe(node)) for `\(path)`",
+                help: "write RFC 3339 (`2026-11-27T00:00:00Z`) or epoch milliseconds (`1795737600000`)")
             return nil
         }
         return ms

@@ -71,7 +71,8 @@ public enum JobGraphDOT {
     }
 
     static func quote(_ s: String) -> String {
-        "\"" + s.replacingOccurrences("\\", "\\\\").replacingOccurrences("\"", "\\\"")
+        "\""
+            + s.replacingOccurrences("\\", "\\\\").replacingOccurrences("\"", "\\\"")
             .replacingOccurrences("\n", "\\n") + "\""
     }
 }

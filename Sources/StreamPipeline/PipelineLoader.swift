@@ -17,9 +17,10 @@ public enum PipelineLoader {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
             throw PipelineErrors([
-                PipelineError(file: path, line: 0, column: 0,
-                              message: "cannot read the pipeline file: \(error.localizedDescription)",
-                              help: "check the path; it is taken relative to the current directory")
+                PipelineError(
+                    file: path, line: 0, column: 0,
+                    message: "cannot read the pipeline file: \(error.localizedDescription)",
+                    help: "check the path; it is taken relative to the current directory")
             ])
         }
         return try load(yaml: text, file: path)
@@ -38,12 +39,15 @@ public enum PipelineLoader {
         }
         guard let root, !checker.isNull(root) else {
             throw PipelineErrors([
-                PipelineError(file: file, line: 1, column: 1, message: "the pipeline file is empty",
-                              help: "start from one of the files in examples/")
+                PipelineError(
+                    file: file, line: 1, column: 1, message: "the pipeline file is empty",
+                    help: "start from one of the files in examples/")
             ])
         }
-        let reader = SpecReader(checker: checker, profileNames: ProfileLoader.availableNames(
-            searchDirectories: ProfileLoader.defaultSearchDirectories(pipelineFile: file)))
+        let reader = SpecReader(
+            checker: checker,
+            profileNames: ProfileLoader.availableNames(
+                searchDirectories: ProfileLoader.defaultSearchDirectories(pipelineFile: file)))
         let spec = reader.read(root)
         let errors = checker.sortedErrors
         guard errors.isEmpty, let spec else { throw PipelineErrors(errors) }
@@ -55,8 +59,9 @@ public enum PipelineLoader {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
             let help = context.map { "\($0.text) at \($0.mark.line):\($0.mark.column)" }
-            return PipelineError(file: file, line: mark.line, column: mark.column, message: "invalid YAML: \(problem)",
-                                 help: help)
+            return PipelineError(
+                file: file, line: mark.line, column: mark.column, message: "invalid YAML: \(problem)",
+                help: help)
         default:
             return PipelineError(file: file, line: 0, column: 0, message: "invalid YAML: \(error)")
         }
@@ -89,8 +94,9 @@ final class SpecReader {
         } else if isGenerator {
             schema = PipelineLoader.generatorSchema
         } else if sourceNode != nil {
-            checker.report(root, "missing required key `schema` in `pipeline`",
-                           help: "declare the input fields, e.g. `schema: { order_id: int64, ts: timestamp }`")
+            checker.report(
+                root, "missing required key `schema` in `pipeline`",
+                help: "declare the input fields, e.g. `schema: { order_id: int64, ts: timestamp }`")
         }
         if let schema { flow.schema = schema }
         let source = sourceNode.flatMap { readSource($0, flow: flow, pipelineName: name ?? "") }
@@ -112,7 +118,8 @@ final class SpecReader {
 
     // MARK: Schema
 
-    static let typeHelp = "field types: `int64`, `double`, `bool`, `string`, `timestamp`, `decimal`, `decimal(N)`; "
+    static let typeHelp =
+        "field types: `int64`, `double`, `bool`, `string`, `timestamp`, `decimal`, `decimal(N)`; "
         + "append `?` for a nullable field"
 
     /// The declared schema, or nil when it has errors; `flow` gets the good fields either way.
@@ -133,15 +140,18 @@ final class SpecReader {
             }
             if generator {
                 guard let produced = PipelineLoader.generatorSchema.field(named: name) else {
-                    checker.report(keyNode, "the generator source has no field `\(name)`", help: Suggest.help(
-                        name, in: PipelineLoader.generatorSchema.fields.map(\.name), listing: "generator fields"))
+                    checker.report(
+                        keyNode, "the generator source has no field `\(name)`",
+                        help: Suggest.help(
+                            name, in: PipelineLoader.generatorSchema.fields.map(\.name), listing: "generator fields"))
                     ok = false
                     flow.doubtful.insert(name)
                     continue
                 }
                 if produced.type != field.type {
-                    checker.report(value, "the generator's field `\(name)` is \(produced.type), not \(field.type)",
-                                   help: "declare it as `\(produced.type)`")
+                    checker.report(
+                        value, "the generator's field `\(name)` is \(produced.type), not \(field.type)",
+                        help: "declare it as `\(produced.type)`")
                     ok = false
                     flow.doubtful.insert(name)
                     continue
@@ -156,7 +166,9 @@ final class SpecReader {
         var typeNode = value
         var nullable = false
         if value.mapping != nil {
-            guard let entries = checker.mapping(value, "schema.\(name)", allowed: ["type", "nullable"], required: ["type"]),
+            guard
+                let entries = checker.mapping(
+                    value, "schema.\(name)", allowed: ["type", "nullable"], required: ["type"]),
                 let t = entries["type"]
             else { return nil }
             typeNode = t
@@ -181,12 +193,16 @@ final class SpecReader {
     @discardableResult
     func checkIdentifier(_ name: String, _ node: Node, what: String) -> Bool {
         let scalars = Array(name.unicodeScalars)
-        let ok = !scalars.isEmpty
-            && scalars.allSatisfy { $0 == "_" || ($0.isASCII && $0.properties.isAlphabetic) || ("0"..."9").contains($0) }
+        let ok =
+            !scalars.isEmpty
+            && scalars.allSatisfy {
+                $0 == "_" || ($0.isASCII && $0.properties.isAlphabetic) || ("0"..."9").contains($0)
+            }
             && !("0"..."9").contains(scalars[0])
         if !ok {
-            checker.report(node, "\(what) `\(name)` is not an identifier",
-                           help: "use letters, digits and `_`, starting with a letter or `_`")
+            checker.report(
+                node, "\(what) `\(name)` is not an identifier",
+                help: "use letters, digits and `_`, starting with a letter or `_`")
         }
         return ok
     }
@@ -194,8 +210,9 @@ final class SpecReader {
     /// Reports a field that the schema at this point does not declare.
     func unknownField(_ name: String, at location: SourceLocation, in context: String, flow: SchemaFlow) {
         let names = flow.schema.fields.map(\.name)
-        checker.report(line: location.line, column: location.column, "unknown field `\(name)` in \(context)",
-                       help: Suggest.help(name, in: names, listing: "fields here"))
+        checker.report(
+            line: location.line, column: location.column, "unknown field `\(name)` in \(context)",
+            help: Suggest.help(name, in: names, listing: "fields here"))
     }
 }
 

@@ -102,8 +102,9 @@ struct ProfileKnobs {
 
     private static func offAllowed(_ node: Node, _ path: String, _ allowOff: Bool, _ c: Checker) -> Bool {
         if !allowOff {
-            c.report(node, "`\(path)` cannot be turned off in a pipeline's overrides",
-                     help: "set a value here, or write a profile file that turns it off")
+            c.report(
+                node, "`\(path)` cannot be turned off in a pipeline's overrides",
+                help: "set a value here, or write a profile file that turns it off")
         }
         return allowOff
     }

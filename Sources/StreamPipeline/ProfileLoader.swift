@@ -50,11 +50,15 @@ public enum ProfileLoader {
         } else if let builtIn = Profile.builtIn[name] {
             profile = builtIn
         } else {
-            let known = Array(Set(availableNames(searchDirectories: searchDirectories)
-                + spec.profiles.files.map(profileName(ofFile:)))).sorted()
+            let known = Array(
+                Set(
+                    availableNames(searchDirectories: searchDirectories)
+                        + spec.profiles.files.map(profileName(ofFile:)))
+            ).sorted()
             throw PipelineErrors([
-                PipelineError(file: spec.file, line: 0, column: 0, message: "unknown profile `\(name)`",
-                              help: Suggest.help(name, in: known, listing: "profiles"))
+                PipelineError(
+                    file: spec.file, line: 0, column: 0, message: "unknown profile `\(name)`",
+                    help: Suggest.help(name, in: known, listing: "profiles"))
             ])
         }
         if let overrides = spec.profiles.overrides[name] { profile = profile.applying(overrides) }
@@ -69,8 +73,9 @@ public enum ProfileLoader {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
             throw PipelineErrors([
-                PipelineError(file: path, line: 0, column: 0,
-                              message: "cannot read the profile file: \(error.localizedDescription)")
+                PipelineError(
+                    file: path, line: 0, column: 0,
+                    message: "cannot read the profile file: \(error.localizedDescription)")
             ])
         }
         return try load(yaml: text, file: path)

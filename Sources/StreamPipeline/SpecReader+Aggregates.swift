@@ -3,15 +3,17 @@ import StreamCore
 import Yams
 
 extension SpecReader {
-    static let aggregateHelp = "write `function(field)`: "
+    static let aggregateHelp =
+        "write `function(field)`: "
         + AggregateFunction.allCases.map { $0 == .count ? "`count()`" : "`\($0.rawValue)(field)`" }
-            .joined(separator: ", ")
+        .joined(separator: ", ")
 
     /// `name: fn(field)` pairs, with the output fields they add.
     func readAggregates(_ node: Node, path: String, flow: SchemaFlow) -> (specs: [AggregateSpec], fields: [Field])? {
         guard let pairs = checker.pairs(node, path) else { return nil }
         if pairs.isEmpty {
-            checker.report(node, "`\(path)` lists no aggregates", help: "e.g. `{ orders: count(), revenue: sum(amount) }`")
+            checker.report(
+                node, "`\(path)` lists no aggregates", help: "e.g. `{ orders: count(), revenue: sum(amount) }`")
             return nil
         }
         let reserved = Set((flow.key ?? []) + ["window_start", "window_end"])
@@ -21,8 +23,9 @@ extension SpecReader {
         for (name, keyNode, value) in pairs {
             checkIdentifier(name, keyNode, what: "aggregate name")
             if reserved.contains(name) {
-                checker.report(keyNode, "aggregate `\(name)` has the name of an output field it would replace",
-                               help: "the output already holds the key fields, `window_start` and `window_end`; rename it")
+                checker.report(
+                    keyNode, "aggregate `\(name)` has the name of an output field it would replace",
+                    help: "the output already holds the key fields, `window_start` and `window_end`; rename it")
                 ok = false
             }
             guard let parsed = readAggregate(name, value, flow: flow) else {
@@ -44,9 +47,10 @@ extension SpecReader {
         }
         let fnName = String(chars[..<open]).trimmingCharacters(in: .whitespaces)
         guard let function = AggregateFunction(rawValue: fnName) else {
-            checker.report(node, "unknown aggregate function `\(fnName)` in `\(name)`",
-                           help: Suggest.didYouMean(fnName, in: AggregateFunction.allCases.map(\.rawValue))
-                               ?? Self.aggregateHelp)
+            checker.report(
+                node, "unknown aggregate function `\(fnName)` in `\(name)`",
+                help: Suggest.didYouMean(fnName, in: AggregateFunction.allCases.map(\.rawValue))
+                    ?? Self.aggregateHelp)
             return nil
         }
         let inner = String(chars[(open + 1)..<(chars.count - 1)])
@@ -71,16 +75,18 @@ extension SpecReader {
             return (spec, .int64)
         case .sum, .avg:
             guard type.isNumeric else {
-                checker.report(line: location.line, column: location.column,
-                               "`\(fnName)` needs a numeric field, but `\(field)` is \(type)",
-                               help: "numeric types are `int64`, `double` and `decimal`")
+                checker.report(
+                    line: location.line, column: location.column,
+                    "`\(fnName)` needs a numeric field, but `\(field)` is \(type)",
+                    help: "numeric types are `int64`, `double` and `decimal`")
                 return nil
             }
             return (spec, function == .avg ? .double : type)
         case .min, .max:
             guard type != .bool else {
-                checker.report(line: location.line, column: location.column,
-                               "`\(fnName)` needs an ordered field, but `\(field)` is bool")
+                checker.report(
+                    line: location.line, column: location.column,
+                    "`\(fnName)` needs an ordered field, but `\(field)` is bool")
                 return nil
             }
             return (spec, type)

@@ -9,8 +9,9 @@ extension SpecReader {
     /// field on a Kafka source turns on event time from the message timestamp.
     func readOperators(_ node: Node, flow: SchemaFlow, source: inout SourceSpec?) -> [OperatorSpec] {
         guard case .sequence(let items) = node else {
-            checker.report(node, "expected a list of operators for `operators`, found \(checker.describe(node))",
-                           help: "write each operator as a list item, e.g. `- filter: \"amount > 0\"`")
+            checker.report(
+                node, "expected a list of operators for `operators`, found \(checker.describe(node))",
+                help: "write each operator as a list item, e.g. `- filter: \"amount > 0\"`")
             return []
         }
         var result: [OperatorSpec] = []
@@ -18,8 +19,9 @@ extension SpecReader {
         var seenIds: Set<String> = ["source", "sink"]
         for item in items {
             guard let map = item.mapping else {
-                checker.report(item, "expected an operator, found \(checker.describe(item))",
-                               help: "write an operator as a one-key mapping, e.g. `- key_by: shop`")
+                checker.report(
+                    item, "expected an operator, found \(checker.describe(item))",
+                    help: "write an operator as a one-key mapping, e.g. `- key_by: shop`")
                 continue
             }
             var opName: String?
@@ -34,13 +36,15 @@ extension SpecReader {
                 case "parallelism": parallelismNode = value
                 case _ where OperatorKind.allNames.contains(key):
                     if let first = opName {
-                        checker.report(keyNode, "one operator per list item: found `\(first)` and `\(key)`",
-                                       help: "start a new item with `- \(key):`")
+                        checker.report(
+                            keyNode, "one operator per list item: found `\(first)` and `\(key)`",
+                            help: "start a new item with `- \(key):`")
                     } else {
                         (opName, opNode, opKeyNode) = (key, value, keyNode)
                     }
                 default:
-                    let help = Suggest.didYouMean(key, in: OperatorKind.allNames + ["id", "parallelism"])
+                    let help =
+                        Suggest.didYouMean(key, in: OperatorKind.allNames + ["id", "parallelism"])
                         ?? Self.operatorHelp
                     checker.report(keyNode, "unknown operator `\(key)`", help: help)
                 }
@@ -58,14 +62,17 @@ extension SpecReader {
                 if checkOperatorId(given, idNode) { id = given }
             }
             if !seenIds.insert(id).inserted {
-                checker.report(idNode ?? opKeyNode, "duplicate operator id `\(id)`",
-                               help: "operator ids name their state; give this one another `id:`")
+                checker.report(
+                    idNode ?? opKeyNode, "duplicate operator id `\(id)`",
+                    help: "operator ids name their state; give this one another `id:`")
             }
             let parallelism = parallelismNode.flatMap { checker.int($0, "\(id).parallelism", min: 1) }
             let kind = readOperator(opName, opNode, keyNode: opKeyNode, id: id, flow: flow, source: &source)
             if let kind {
-                result.append(OperatorSpec(id: id, kind: kind, parallelism: parallelism,
-                                           at: checker.location(opKeyNode)))
+                result.append(
+                    OperatorSpec(
+                        id: id, kind: kind, parallelism: parallelism,
+                        at: checker.location(opKeyNode)))
             }
         }
         return result
@@ -76,8 +83,9 @@ extension SpecReader {
             ($0.isASCII && $0.properties.isAlphabetic) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-"
         }
         if !ok {
-            checker.report(node, "operator id `\(id)` may hold only letters, digits, `_` and `-`",
-                           help: "the id names the operator's state and metrics")
+            checker.report(
+                node, "operator id `\(id)` may hold only letters, digits, `_` and `-`",
+                help: "the id names the operator's state and metrics")
         }
         return ok
     }
@@ -91,8 +99,9 @@ extension SpecReader {
             let expression = ExpressionText(text, at: checker.location(node))
             guard let type = typeCheck(text, node, flow: flow) else { return .filter(expression) }
             if type != .bool {
-                checker.report(node, "a filter must be a bool expression, but `\(text)` is \(type)",
-                               help: "compare it, e.g. `\(text) > 0`")
+                checker.report(
+                    node, "a filter must be a bool expression, but `\(text)` is \(type)",
+                    help: "compare it, e.g. `\(text) > 0`")
             }
             return .filter(expression)
         case "map", "select":
@@ -127,8 +136,9 @@ extension SpecReader {
                 }
                 key = fields.map(\.0)
             } else if e["key"] == nil, key == nil {
-                checker.report(keyNode, "`dedupe` needs a key",
-                               help: "add `key: [order_id]` to it, or put a `key_by` before it")
+                checker.report(
+                    keyNode, "`dedupe` needs a key",
+                    help: "add `key: [order_id]` to it, or put a `key_by` before it")
             }
             let ttl = e["ttl"].flatMap { checker.duration($0, "dedupe.ttl", positive: true) }
             guard let key, let ttl else { return nil }
@@ -189,12 +199,14 @@ extension SpecReader {
 
     func requireKey(for op: String, _ keyNode: Node, flow: SchemaFlow) {
         guard let key = flow.key else {
-            checker.report(keyNode, "`\(op)` needs keyed input", help: "put a `key_by` before it, e.g. `- key_by: shop`")
+            checker.report(
+                keyNode, "`\(op)` needs keyed input", help: "put a `key_by` before it, e.g. `- key_by: shop`")
             return
         }
         for field in key where !flow.has(field) {
-            checker.report(keyNode, "key field `\(field)` is not in the input of `\(op)`",
-                           help: "keep `\(field)` in the `map`/`select` between `key_by` and `\(op)`")
+            checker.report(
+                keyNode, "key field `\(field)` is not in the input of `\(op)`",
+                help: "keep `\(field)` in the `map`/`select` between `key_by` and `\(op)`")
         }
     }
 
@@ -209,8 +221,9 @@ extension SpecReader {
         checkEventTime(keyNode, source: &source)
         let kinds = ["tumbling", "sliding", "session"].filter { e[$0] != nil }
         if kinds.isEmpty {
-            checker.report(node, "`window` names no window kind",
-                           help: "add `tumbling: 1h`, `sliding: { size: 1h, slide: 15m }` or `session: { gap: 30m }`")
+            checker.report(
+                node, "`window` names no window kind",
+                help: "add `tumbling: 1h`, `sliding: { size: 1h, slide: 15m }` or `session: { gap: 30m }`")
         } else if kinds.count > 1, let second = e.keys[kinds[1]] {
             checker.report(second, "`window` has both `\(kinds[0])` and `\(kinds[1])`", help: "keep one window kind")
         }
@@ -223,11 +236,13 @@ extension SpecReader {
             if let s = e["sliding"],
                 let m = checker.mapping(s, "window.sliding", allowed: ["size", "slide"], required: ["size", "slide"]),
                 let size = m["size"].flatMap({ checker.duration($0, "window.sliding.size", positive: true) }),
-                let slideNode = m["slide"], let slide = checker.duration(slideNode, "window.sliding.slide", positive: true)
+                let slideNode = m["slide"],
+                let slide = checker.duration(slideNode, "window.sliding.slide", positive: true)
             {
                 if slide > size {
-                    checker.report(slideNode, "`window.sliding.slide` is longer than `size`",
-                                   help: "a slide longer than the window skips rows; use at most \(Durations.format(size))")
+                    checker.report(
+                        slideNode, "`window.sliding.slide` is longer than `size`",
+                        help: "a slide longer than the window skips rows; use at most \(Durations.format(size))")
                 }
                 kind = .sliding(sizeMs: size, slideMs: slide)
             }
@@ -245,8 +260,10 @@ extension SpecReader {
         let windowFields = [Field("window_start", .timestamp), Field("window_end", .timestamp)]
         flow.schema = Schema(keyFields(flow) + windowFields + (aggregates?.fields ?? []))
         guard let kind, let lateness, let aggregates else { return nil }
-        return .window(WindowSpec(kind: kind, aggregates: aggregates.specs, allowedLatenessMs: lateness,
-                                  lateOutput: lateOutput))
+        return .window(
+            WindowSpec(
+                kind: kind, aggregates: aggregates.specs, allowedLatenessMs: lateness,
+                lateOutput: lateOutput))
     }
 
     /// Windows need event time: a timestamp field, or the Kafka message timestamp.
@@ -258,7 +275,8 @@ extension SpecReader {
             source = s
             return
         }
-        checker.report(keyNode, "`window` needs event time, and this source has no event-time field",
-                       help: "set `source.event_time: { field: ts }` to a timestamp field of the schema")
+        checker.report(
+            keyNode, "`window` needs event time, and this source has no event-time field",
+            help: "set `source.event_time: { field: ts }` to a timestamp field of the schema")
     }
 }

@@ -17,8 +17,10 @@ extension SpecReader {
         if let n = e["overrides"], let pairs = checker.pairs(n, "profiles.overrides") {
             for (name, keyNode, value) in pairs {
                 guard checkProfileName(name, keyNode, known) else { continue }
-                guard let knobs = ProfileKnobs.read(value, path: "profiles.overrides.\(name)", checker: checker,
-                                                    allowOff: false)
+                guard
+                    let knobs = ProfileKnobs.read(
+                        value, path: "profiles.overrides.\(name)", checker: checker,
+                        allowOff: false)
                 else { continue }
                 checkOperatorIds(knobs.overrides.operatorParallelism, value, operatorIds)
                 spec.overrides[name] = knobs.overrides
@@ -42,8 +44,9 @@ extension SpecReader {
         guard let map = node.mapping?["operator_parallelism"]?.mapping else { return }
         for (keyNode, _) in map {
             guard let id = keyNode.scalar?.string, parallelism[id] != nil, !ids.contains(id) else { continue }
-            checker.report(keyNode, "unknown operator id `\(id)` in `operator_parallelism`",
-                           help: Suggest.help(id, in: ids, listing: "operator ids"))
+            checker.report(
+                keyNode, "unknown operator id `\(id)` in `operator_parallelism`",
+                help: Suggest.help(id, in: ids, listing: "operator ids"))
         }
     }
 
@@ -63,9 +66,11 @@ extension SpecReader {
         }
         if let n = e["min_dwell"], let v = checker.duration(n, e.sub("min_dwell")) { spec.minDwellMs = v }
         if spec.steadyBelowLag >= spec.backfillAboveLag {
-            checker.report(e["steady_below_lag"] ?? node, "`profiles.auto.steady_below_lag` (\(spec.steadyBelowLag)) "
-                + "must be below `backfill_above_lag` (\(spec.backfillAboveLag))",
-                           help: "the gap between the two keeps the job from switching back and forth")
+            checker.report(
+                e["steady_below_lag"] ?? node,
+                "`profiles.auto.steady_below_lag` (\(spec.steadyBelowLag)) "
+                    + "must be below `backfill_above_lag` (\(spec.backfillAboveLag))",
+                help: "the gap between the two keeps the job from switching back and forth")
         }
         return spec
     }

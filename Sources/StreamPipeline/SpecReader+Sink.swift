@@ -10,8 +10,9 @@ extension SpecReader {
         if kinds.isEmpty {
             checker.report(node, "`sink` names no sink", help: "add one of `file:`, `stdout:`, `kafka:` or `null:`")
         } else if kinds.count > 1, let second = e.keys[kinds[1]] {
-            checker.report(second, "`sink` has both `\(kinds[0])` and `\(kinds[1])`",
-                           help: "a pipeline writes one sink; keep one of them")
+            checker.report(
+                second, "`sink` has both `\(kinds[0])` and `\(kinds[1])`",
+                help: "a pipeline writes one sink; keep one of them")
         }
         let parallelism = e["parallelism"].flatMap { checker.int($0, "sink.parallelism", min: 1) }
         var kind: SinkKind?
@@ -54,7 +55,11 @@ extension SpecReader {
             if let f = checker.choice(n, e.sub("format"), Self.outputFormats) { spec.format = f } else { ok = false }
         }
         if let n = e["roll_size"] {
-            if let v = checker.size(n, e.sub("roll_size"), positive: true) { spec.rollSizeBytes = v } else { ok = false }
+            if let v = checker.size(n, e.sub("roll_size"), positive: true) {
+                spec.rollSizeBytes = v
+            } else {
+                ok = false
+            }
         }
         if let n = e["key_by_bucket"] {
             if let v = checker.bool(n, e.sub("key_by_bucket")) { spec.keyByBucket = v } else { ok = false }
@@ -70,15 +75,17 @@ extension SpecReader {
         while i < chars.count {
             if chars[i] == "}" {
                 let at = checker.location(in: node, offset: i)
-                checker.report(line: at.line, column: at.column, "unmatched `}` in bucket template",
-                               help: "placeholders look like `{field}` or `{field:%Y-%m-%d}`")
+                checker.report(
+                    line: at.line, column: at.column, "unmatched `}` in bucket template",
+                    help: "placeholders look like `{field}` or `{field:%Y-%m-%d}`")
                 return false
             }
             guard chars[i] == "{" else { i += 1; continue }
             guard let close = chars[i...].firstIndex(of: "}") else {
                 let at = checker.location(in: node, offset: i)
-                checker.report(line: at.line, column: at.column, "unclosed `{` in bucket template",
-                               help: "placeholders look like `{field}` or `{field:%Y-%m-%d}`")
+                checker.report(
+                    line: at.line, column: at.column, "unclosed `{` in bucket template",
+                    help: "placeholders look like `{field}` or `{field:%Y-%m-%d}`")
                 return false
             }
             let body = String(chars[(i + 1)..<close])
@@ -86,16 +93,18 @@ extension SpecReader {
             let hasFormat = body.contains(":")
             let at = checker.location(in: node, offset: i + 1)
             if field.isEmpty {
-                checker.report(line: at.line, column: at.column, "empty placeholder in bucket template",
-                               help: "name a field, e.g. `{window_start:%Y-%m-%d}`")
+                checker.report(
+                    line: at.line, column: at.column, "empty placeholder in bucket template",
+                    help: "name a field, e.g. `{window_start:%Y-%m-%d}`")
                 ok = false
             } else if !flow.has(field) {
                 unknownField(field, at: at, in: "bucket template", flow: flow)
                 ok = false
             } else if hasFormat, let type = flow.type(of: field), type != .timestamp {
-                checker.report(line: at.line, column: at.column,
-                               "`{\(body)}` formats a timestamp, but `\(field)` is \(type)",
-                               help: "write `{\(field)}` to use its value as is")
+                checker.report(
+                    line: at.line, column: at.column,
+                    "`{\(body)}` formats a timestamp, but `\(field)` is \(type)",
+                    help: "write `{\(field)}` to use its value as is")
                 ok = false
             }
             i = close + 1
@@ -104,8 +113,10 @@ extension SpecReader {
     }
 
     func readKafkaSink(_ node: Node, flow: SchemaFlow) -> KafkaSinkSpec? {
-        guard let e = checker.mapping(node, "sink.kafka", allowed: ["brokers", "topic", "key", "properties"],
-                                      required: ["brokers", "topic"])
+        guard
+            let e = checker.mapping(
+                node, "sink.kafka", allowed: ["brokers", "topic", "key", "properties"],
+                required: ["brokers", "topic"])
         else { return nil }
         let brokers = e["brokers"].flatMap { checker.name($0, e.sub("brokers")) }
         let topic = e["topic"].flatMap { checker.name($0, e.sub("topic")) }
@@ -130,7 +141,10 @@ extension SpecReader {
     }
 
     func readState(_ node: Node) -> StateSpec? {
-        guard let e = checker.mapping(node, "state", allowed: ["backend", "dir", "memory", "block_cache", "worker_cache"]) else {
+        guard
+            let e = checker.mapping(
+                node, "state", allowed: ["backend", "dir", "memory", "block_cache", "worker_cache"])
+        else {
             return nil
         }
         var spec = StateSpec()
@@ -149,12 +163,16 @@ extension SpecReader {
                 if let s = n.scalar?.string, let bytes = Sizes.parseBytes(s) {
                     spec.blockCacheBytes = bytes
                     if bytes > spec.memoryBytes {
-                        checker.report(n, "`state.block_cache` (\(s)) is larger than `state.memory` "
-                            + "(\(Sizes.format(spec.memoryBytes)))", help: "the block cache lives inside the memory budget")
+                        checker.report(
+                            n,
+                            "`state.block_cache` (\(s)) is larger than `state.memory` "
+                                + "(\(Sizes.format(spec.memoryBytes)))",
+                            help: "the block cache lives inside the memory budget")
                     }
                 } else {
-                    checker.report(n, "invalid size \(checker.describe(n)) for `state.block_cache`",
-                                   help: "write `off`, `auto` or a size; accepted units: \(Sizes.acceptedUnits)")
+                    checker.report(
+                        n, "invalid size \(checker.describe(n)) for `state.block_cache`",
+                        help: "write `off`, `auto` or a size; accepted units: \(Sizes.acceptedUnits)")
                 }
             }
         }
@@ -166,12 +184,16 @@ extension SpecReader {
                 if let s = n.scalar?.string, let bytes = Sizes.parseBytes(s) {
                     spec.workerCacheBytes = bytes
                     if bytes > spec.memoryBytes / 2 {
-                        checker.report(n, "`state.worker_cache` (\(s)) is more than half of `state.memory` "
-                            + "(\(Sizes.format(spec.memoryBytes)))", help: "the worker caches live inside the memory budget")
+                        checker.report(
+                            n,
+                            "`state.worker_cache` (\(s)) is more than half of `state.memory` "
+                                + "(\(Sizes.format(spec.memoryBytes)))",
+                            help: "the worker caches live inside the memory budget")
                     }
                 } else {
-                    checker.report(n, "invalid size \(checker.describe(n)) for `state.worker_cache`",
-                                   help: "write `off`, `auto` or a size; accepted units: \(Sizes.acceptedUnits)")
+                    checker.report(
+                        n, "invalid size \(checker.describe(n)) for `state.worker_cache`",
+                        help: "write `off`, `auto` or a size; accepted units: \(Sizes.acceptedUnits)")
                 }
             }
         }

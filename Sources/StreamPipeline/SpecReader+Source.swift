@@ -9,12 +9,14 @@ extension SpecReader {
         guard let e = checker.mapping(node, "source", allowed: Self.sourceKeys) else { return nil }
         let kinds = Self.sourceKinds.filter { e[$0] != nil }
         if kinds.isEmpty {
-            checker.report(node, "`source` names no source",
-                           help: "add one of `kafka:`, `file:` or `generator:`")
+            checker.report(
+                node, "`source` names no source",
+                help: "add one of `kafka:`, `file:` or `generator:`")
         }
         if kinds.count > 1, let second = e.keys[kinds[1]] {
-            checker.report(second, "`source` has both `\(kinds[0])` and `\(kinds[1])`",
-                           help: "a pipeline reads one source; keep one of them")
+            checker.report(
+                second, "`source` has both `\(kinds[0])` and `\(kinds[1])`",
+                help: "a pipeline reads one source; keep one of them")
         }
         var kind: SourceKind?
         switch kinds.first {
@@ -44,23 +46,28 @@ extension SpecReader {
             if let deadLetterPath {
                 policy = .deadLetter(path: deadLetterPath)
             } else if e["dead_letter_path"] == nil {
-                checker.report(e["on_bad_record"]!, "`on_bad_record: dead_letter` needs `source.dead_letter_path`",
-                               help: "add `dead_letter_path: bad-records.jsonl` beside it")
+                checker.report(
+                    e["on_bad_record"]!, "`on_bad_record: dead_letter` needs `source.dead_letter_path`",
+                    help: "add `dead_letter_path: bad-records.jsonl` beside it")
             }
         } else if let n = e.keys["dead_letter_path"] {
-            checker.report(n, "`dead_letter_path` is only used with `on_bad_record: dead_letter`",
-                           help: "set `on_bad_record: dead_letter` or remove `dead_letter_path`")
+            checker.report(
+                n, "`dead_letter_path` is only used with `on_bad_record: dead_letter`",
+                help: "set `on_bad_record: dead_letter` or remove `dead_letter_path`")
         }
         let parallelism = e["parallelism"].flatMap { checker.int($0, "source.parallelism", min: 1) }
         guard let kind else { return nil }
-        return SourceSpec(kind: kind, format: format, eventTime: eventTime, onBadRecord: policy,
-                          parallelism: parallelism)
+        return SourceSpec(
+            kind: kind, format: format, eventTime: eventTime, onBadRecord: policy,
+            parallelism: parallelism)
     }
 
     func readKafkaSource(_ node: Node, group defaultGroup: String) -> KafkaSourceSpec? {
         let path = "source.kafka"
-        guard let e = checker.mapping(node, path, allowed: ["brokers", "topics", "group", "start_from", "properties", "assignment"],
-                                      required: ["brokers", "topics"])
+        guard
+            let e = checker.mapping(
+                node, path, allowed: ["brokers", "topics", "group", "start_from", "properties", "assignment"],
+                required: ["brokers", "topics"])
         else { return nil }
         let brokers = e["brokers"].flatMap { checker.name($0, e.sub("brokers")) }
         let topics = e["topics"].flatMap { checker.stringList($0, e.sub("topics")) }
@@ -75,9 +82,10 @@ extension SpecReader {
                 if let s = n.scalar?.string, let ms = Timestamps.parseMs(s) {
                     start = .timestamp(ms)
                 } else {
-                    checker.report(n, "invalid value \(checker.describe(n)) for `\(e.sub("start_from"))`",
-                                   help: "use `earliest`, `latest`, `committed`, an RFC 3339 timestamp "
-                                       + "or epoch milliseconds")
+                    checker.report(
+                        n, "invalid value \(checker.describe(n)) for `\(e.sub("start_from"))`",
+                        help: "use `earliest`, `latest`, `committed`, an RFC 3339 timestamp "
+                            + "or epoch milliseconds")
                 }
             }
         }
@@ -86,14 +94,16 @@ extension SpecReader {
             if let s = n.scalar?.string, let a = PartitionAssignment(rawValue: s) {
                 assignment = a
             } else {
-                checker.report(n, "invalid value \(checker.describe(n)) for `\(e.sub("assignment"))`",
-                               help: "use `group` (consumer-group member) or `static` (this process reads every partition)")
+                checker.report(
+                    n, "invalid value \(checker.describe(n)) for `\(e.sub("assignment"))`",
+                    help: "use `group` (consumer-group member) or `static` (this process reads every partition)")
             }
         }
         let properties = e["properties"].map { checker.properties($0, e.sub("properties")) } ?? [:]
         guard let brokers, let topics, let group, let properties else { return nil }
-        return KafkaSourceSpec(brokers: brokers, topics: topics.map(\.0), group: group, startFrom: start,
-                               properties: properties, assignment: assignment)
+        return KafkaSourceSpec(
+            brokers: brokers, topics: topics.map(\.0), group: group, startFrom: start,
+            properties: properties, assignment: assignment)
     }
 
     func readFileSource(_ node: Node) -> FileSourceSpec? {
@@ -132,17 +142,20 @@ extension SpecReader {
 
     func readEventTime(_ node: Node, flow: SchemaFlow, needsField: Bool) -> EventTimeSpec? {
         let path = "source.event_time"
-        guard let e = checker.mapping(node, path, allowed: ["field", "max_disorder", "idle_timeout"],
-                                      required: needsField ? ["field"] : [])
+        guard
+            let e = checker.mapping(
+                node, path, allowed: ["field", "max_disorder", "idle_timeout"],
+                required: needsField ? ["field"] : [])
         else { return nil }
         var spec = EventTimeSpec(field: nil)
         if let n = e["field"], let field = checker.name(n, e.sub("field")) {
             if !flow.has(field) {
                 unknownField(field, at: checker.location(n), in: "`\(e.sub("field"))`", flow: flow)
             } else if let type = flow.type(of: field), type != .timestamp {
-                checker.report(n, "event-time field `\(field)` is \(type), not a timestamp",
-                               help: "declare `\(field): timestamp` in `schema` "
-                                   + "(epoch milliseconds or RFC 3339 in the input)")
+                checker.report(
+                    n, "event-time field `\(field)` is \(type), not a timestamp",
+                    help: "declare `\(field): timestamp` in `schema` "
+                        + "(epoch milliseconds or RFC 3339 in the input)")
             }
             spec.field = field
         }

@@ -56,7 +56,8 @@ public enum Durations {
 /// decimal (`KB`, `MB`, `GB`, `TB`: powers of 1000) or binary (`KiB`, `MiB`, `GiB`, `TiB`: powers of 1024).
 public enum Sizes {
     /// The units a size accepts, for messages.
-    public static let acceptedUnits = "B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024), "
+    public static let acceptedUnits =
+        "B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024), "
         + "e.g. `64KiB`, `512MiB`, `100MB`, or a plain byte count"
 
     private static let unitBytes: [String: Int64] = [

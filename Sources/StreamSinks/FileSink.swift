@@ -11,8 +11,10 @@ public struct FileSinkOptions: Sendable, Hashable {
     /// fsync each part file before it is renamed to its final name.
     public var syncOnCommit: Bool
 
-    public init(rolloverMs: Int64 = 15 * 60_000, inactivityMs: Int64 = 60_000, bufferBytes: Int = 64 << 10,
-                syncOnCommit: Bool = false) {
+    public init(
+        rolloverMs: Int64 = 15 * 60_000, inactivityMs: Int64 = 60_000, bufferBytes: Int = 64 << 10,
+        syncOnCommit: Bool = false
+    ) {
         self.rolloverMs = rolloverMs
         self.inactivityMs = inactivityMs
         self.bufferBytes = bufferBytes

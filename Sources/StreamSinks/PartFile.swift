@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import StreamCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// One part file of a bucket and its life:
 /// `inProgress` (written under the hidden name `.part-W-N.ext.inprogress`) → `pending` (closed, complete,

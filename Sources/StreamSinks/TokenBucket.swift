@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import StreamCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A token bucket over records per second and bytes per second: the sink throttle of a profile.
 /// `acquire` blocks the calling writer thread until the rate allows what it wrote, and adds the time

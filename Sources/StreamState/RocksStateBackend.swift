@@ -32,7 +32,8 @@ public final class RocksStateBackend: KeyedStateBackend, @unchecked Sendable {
         filesystem = fs?.name ?? "unknown"
         isNetworkFilesystem = fs?.isNetwork ?? false
         if isNetworkFilesystem {
-            let warning = "warning: state.dir \(spec.dir) is on a network filesystem (\(filesystem)); "
+            let warning =
+                "warning: state.dir \(spec.dir) is on a network filesystem (\(filesystem)); "
                 + "RocksDB needs a fast local disk: expect slow checkpoints and stalls\n"
             FileHandle.standardError.write(Data(warning.utf8))
         }

@@ -7,7 +7,7 @@ import StreamSinks
 import StreamState
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Measurements behind `make bench`. Each prints one line of `name=value` figures.
@@ -22,7 +22,9 @@ struct DecodeBench: ParsableCommand {
     @Option var rows: Int = 2_000_000
     func run() {
         let r = DecodeBenchmark.run(rows: rows)
-        print("bench=decode rows=\(rows) rows_per_s=\(Int(r.rowsPerSecond)) mib_per_s=\(Int(r.bytesPerSecond / 1_048_576))")
+        print(
+            "bench=decode rows=\(rows) rows_per_s=\(Int(r.rowsPerSecond)) mib_per_s=\(Int(r.bytesPerSecond / 1_048_576))"
+        )
     }
 }
 
@@ -42,17 +44,25 @@ struct PipelineBench: ParsableCommand {
             source: SourceSpec(kind: .generator(gen), eventTime: EventTimeSpec(field: "ts", maxDisorderMs: 5_000)),
             operators: [
                 OperatorSpec(id: "key", kind: .keyBy(["shop"])),
-                OperatorSpec(id: "hourly", kind: .window(WindowSpec(kind: .tumbling(sizeMs: 3_600_000), aggregates: [
-                    AggregateSpec(name: "orders", function: .count, field: nil),
-                    AggregateSpec(name: "revenue", function: .sum, field: "amount"),
-                ]))),
+                OperatorSpec(
+                    id: "hourly",
+                    kind: .window(
+                        WindowSpec(
+                            kind: .tumbling(sizeMs: 3_600_000),
+                            aggregates: [
+                                AggregateSpec(name: "orders", function: .count, field: nil),
+                                AggregateSpec(name: "revenue", function: .sum, field: "amount"),
+                            ]))),
             ], sink: SinkSpec(kind: .null),
             state: StateSpec(backend: state == "rocksdb" ? .rocksdb : .memory, dir: dir))
-        let backend: any KeyedStateBackend = state == "rocksdb" ? try RocksStateBackend(spec: spec.state) : MemoryStateBackend()
+        let backend: any KeyedStateBackend =
+            state == "rocksdb" ? try RocksStateBackend(spec: spec.state) : MemoryStateBackend()
         let totals = SinkTotals()
         let profile = Profile(name: "bench", parallelism: parallelism, batchSize: 4096, channelCapacity: 8)
-        let plan = try JobPlanner.plan(spec, profile: profile, parts: .init(
-            source: GeneratorSource(spec: gen), sink: NullSinkConnector(totals: totals), state: backend))
+        let plan = try JobPlanner.plan(
+            spec, profile: profile,
+            parts: .init(
+                source: GeneratorSource(spec: gen), sink: NullSinkConnector(totals: totals), state: backend))
         let clock = SystemClock()
         let job = Job(plan: plan, badRecords: try BadRecordHandler(policy: .fail), state: backend)
         let start = clock.monotonicNs()
@@ -60,16 +70,18 @@ struct PipelineBench: ParsableCommand {
         try job.wait()
         let seconds = Double(clock.monotonicNs() &- start) / 1e9
         let out = job.snapshot().workers.filter { $0.stage == "sink" }.reduce(Int64(0)) { $0 + $1.rowsIn }
-        print("bench=pipeline state=\(state) parallelism=\(parallelism) rows=\(rows) seconds=\(format1(seconds)) "
-              + "rows_per_s=\(Int(Double(rows) / seconds)) windows_out=\(out) "
-              + "peak_rss_mib=\(ProcessMemory.peakResidentBytes() >> 20)")
+        print(
+            "bench=pipeline state=\(state) parallelism=\(parallelism) rows=\(rows) seconds=\(format1(seconds)) "
+                + "rows_per_s=\(Int(Double(rows) / seconds)) windows_out=\(out) "
+                + "peak_rss_mib=\(ProcessMemory.peakResidentBytes() >> 20)")
         try backend.close()
     }
 }
 
 struct StateBench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "state", abstract: "Keyed read-modify-write updates against RocksDB, batched as the window operator does.")
+        commandName: "state",
+        abstract: "Keyed read-modify-write updates against RocksDB, batched as the window operator does.")
     @Option var keys: Int = 1_000_000
     @Option var updates: Int = 1_000_000
     @Option var memory: String = "256MiB"
@@ -95,7 +107,8 @@ struct StateBench: ParsableCommand {
 struct KafkaBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kafka",
-        abstract: "In one run on one embedded topic: kcat -C -e to /dev/null versus streamctl consume + decode → null sink.")
+        abstract:
+            "In one run on one embedded topic: kcat -C -e to /dev/null versus streamctl consume + decode → null sink.")
     @Option var rows: Int = 2_000_000
     @Option var partitions: Int = 64
     @Option var parallelism: Int = 2
@@ -133,8 +146,10 @@ struct KafkaBench: ParsableCommand {
             decoderFactory: { RecordDecoders.make(format: .json, schema: $0) }, eventTimeFromKafkaTimestamp: false)
         let totals = SinkTotals()
         let profile = Profile(name: "bench", parallelism: parallelism, batchSize: 8192, channelCapacity: 8)
-        let plan = try JobPlanner.plan(spec, profile: profile, parts: .init(
-            source: source, sink: NullSinkConnector(totals: totals), state: MemoryStateBackend()))
+        let plan = try JobPlanner.plan(
+            spec, profile: profile,
+            parts: .init(
+                source: source, sink: NullSinkConnector(totals: totals), state: MemoryStateBackend()))
         let job = Job(plan: plan, badRecords: try BadRecordHandler(policy: .fail), limits: RunLimits(bound: .caughtUp))
         t = clock.monotonicNs()
         try job.start()
@@ -143,8 +158,9 @@ struct KafkaBench: ParsableCommand {
         let read = job.snapshot().workers.filter { $0.stage == "source" }.reduce(Int64(0)) { $0 + $1.rowsIn }
         let kcatRate = Double(rows) / kcatSeconds
         let ourRate = Double(read) / ourSeconds
-        print("bench=kafka rows=\(rows) partitions=\(partitions) kcat_rows_per_s=\(Int(kcatRate)) "
-              + "streamctl_rows_per_s=\(Int(ourRate)) streamctl_rows_read=\(read) ratio=\(format1(ourRate / kcatRate * 100) )% "
-              + "parallelism=\(parallelism) assignment=\(assignment)")
+        print(
+            "bench=kafka rows=\(rows) partitions=\(partitions) kcat_rows_per_s=\(Int(kcatRate)) "
+                + "streamctl_rows_per_s=\(Int(ourRate)) streamctl_rows_read=\(read) ratio=\(format1(ourRate / kcatRate * 100) )% "
+                + "parallelism=\(parallelism) assignment=\(assignment)")
     }
 }

@@ -3,7 +3,7 @@ import StreamCore
 import StreamKafka
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Starts the embedded Kafka broker for outside clients (kcat, another streamctl).

@@ -22,7 +22,9 @@ struct Info: ParsableCommand {
         print("cpus: \(ProcessMemory.availableCPUs())")
         print("allocator: \(JemallocStats.isProcessAllocator ? "jemalloc" : "libc") \(JemallocStats.version ?? "")")
         if streamctl_malloc_conf_linked() != 0, let d = JemallocStats.decayOptions {
-            print("jemalloc options: background_thread=\(d.backgroundThread) dirty_decay_ms=\(d.dirtyDecayMs) muzzy_decay_ms=\(d.muzzyDecayMs)")
+            print(
+                "jemalloc options: background_thread=\(d.backgroundThread) dirty_decay_ms=\(d.dirtyDecayMs) muzzy_decay_ms=\(d.muzzyDecayMs)"
+            )
         }
         if let s = JemallocStats.snapshot() {
             print("jemalloc: allocated=\(s.allocated) resident=\(s.resident) active=\(s.active) mapped=\(s.mapped)")

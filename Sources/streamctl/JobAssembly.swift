@@ -19,7 +19,8 @@ final class JobAssembly {
     /// The filesystem under the RocksDB state directory, for the run log.
     var stateFilesystem: String? { (state as? RocksStateBackend)?.filesystem }
 
-    init(spec: PipelineSpec, profile: Profile, embeddedFill: EmbeddedFill?, clock: any StreamClock) throws(StreamError) {
+    init(spec: PipelineSpec, profile: Profile, embeddedFill: EmbeddedFill?, clock: any StreamClock) throws(StreamError)
+    {
         self.spec = spec
         self.profile = profile
 
@@ -27,7 +28,9 @@ final class JobAssembly {
         func bootstrap(_ brokers: String, creating topics: [String]) throws(StreamError) -> String {
             guard brokers == "embedded" else { return brokers }
             let broker: EmbeddedBroker
-            if let e = embeddedBroker { broker = e } else {
+            if let e = embeddedBroker {
+                broker = e
+            } else {
                 broker = try EmbeddedBroker()
                 embeddedBroker = broker
             }
@@ -85,8 +88,9 @@ final class JobAssembly {
         }
 
         let lateFiles = LateOutputFiles(spec: spec)
-        var parts = JobPlanner.Parts(source: source, sink: sink, state: state, clock: clock,
-                                     lateOutput: { id in lateFiles.writer(for: id) })
+        var parts = JobPlanner.Parts(
+            source: source, sink: sink, state: state, clock: clock,
+            lateOutput: { id in lateFiles.writer(for: id) })
         let draft = try JobPlanner.plan(spec, profile: profile, parts: parts)
         if case .file(let f) = spec.sink.kind, f.keyByBucket, let template = f.bucket {
             let sinkSchema = draft.stages.last!.outputSchema
@@ -129,8 +133,10 @@ struct EmbeddedFill {
 /// partition, the hard case for event time).
 enum OrdersFiller {
     static func fill(broker: EmbeddedBroker, topic: String, rows: Int, partitions: Int) throws(StreamError) -> Int {
-        let gen = GeneratorSource(spec: GeneratorSpec(seed: 2026, rows: rows, keys: 500, skew: 1.1, disorderMs: 3_000,
-                                                      startTime: 1_795_000_000_000, stepMs: 5, splits: 1))
+        let gen = GeneratorSource(
+            spec: GeneratorSpec(
+                seed: 2026, rows: rows, keys: 500, skew: 1.1, disorderMs: 3_000,
+                startTime: 1_795_000_000_000, stepMs: 5, splits: 1))
         let schema = Schema(GeneratorSource.fields)
         let encoder = JSONRowEncoder(schema: schema)
         // Generated orders encode to at most ~125 bytes with framing and key: refuse before producing what the
@@ -143,13 +149,15 @@ enum OrdersFiller {
                 .config,
                 "\(rows) orders in \(partitions) partitions would overflow the embedded broker's retention: about "
                     + "\(need) bytes per partition, but it keeps at most \(MockRetention.maxBytes) bytes (5 MiB) per "
-                    + "partition and silently drops the oldest beyond that; use at least \(fit) partitions (--partitions)")
+                    + "partition and silently drops the oldest beyond that; use at least \(fit) partitions (--partitions)"
+            )
         }
         let chunk = 50_000
         var done = 0
-        let reader = try gen.openReader(SourceContext(
-            worker: 0, workers: 1, schema: schema, spec: SourceSpec(kind: .generator(gen.spec)),
-            profile: Profile(name: "fill"), badRecords: BadRecordHandler(policy: .fail)))
+        let reader = try gen.openReader(
+            SourceContext(
+                worker: 0, workers: 1, schema: schema, spec: SourceSpec(kind: .generator(gen.spec)),
+                profile: Profile(name: "fill"), badRecords: BadRecordHandler(policy: .fail)))
         while done < rows {
             var batch = Batch(schema: schema, capacity: chunk)
             _ = try reader.poll(into: &batch, maxRows: min(chunk, rows - done), timeoutMs: 0)

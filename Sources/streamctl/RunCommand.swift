@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import StreamCore
 import StreamOps
 import StreamPipeline
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Runs a pipeline until its sources end, a limit is reached or it is stopped (SIGINT/SIGTERM drain cleanly).
 struct Run: ParsableCommand {
@@ -83,7 +84,8 @@ struct Run: ParsableCommand {
         }
 
         let clock = SystemClock()
-        let fill = (generate != nil || load != nil)
+        let fill =
+            (generate != nil || load != nil)
             ? EmbeddedFill(partitions: partitions, generateRows: generate, loadFile: load, keyField: loadKey)
             : EmbeddedFill(partitions: partitions)
         let assembly: JobAssembly
@@ -91,15 +93,18 @@ struct Run: ParsableCommand {
         do throws(StreamError) {
             assembly = try JobAssembly(spec: spec, profile: profile, embeddedFill: fill, clock: clock)
             if let broker = assembly.embedded { log("embedded broker at \(broker.bootstrapServers)") }
-            if let fs = assembly.stateFilesystem { log("state: \(spec.state.backend.rawValue) in \(spec.state.dir) on \(fs)") }
+            if let fs = assembly.stateFilesystem {
+                log("state: \(spec.state.backend.rawValue) in \(spec.state.dir) on \(fs)")
+            }
             job = Job(
                 plan: assembly.plan, clock: clock,
                 badRecords: try BadRecordHandler(policy: spec.source.onBadRecord),
                 limits: RunLimits(maxRecords: maxRecords, bound: bound), state: assembly.state)
             log("running \(spec.name) with profile \(profile.name) (parallelism \(profile.parallelism))")
             if spec.profiles.auto?.enabled == true {
-                log("note: profiles.auto is set, but automatic profile switching is not built yet: "
-                    + "the job stays on \(profile.name)")
+                log(
+                    "note: profiles.auto is set, but automatic profile switching is not built yet: "
+                        + "the job stays on \(profile.name)")
             }
             try job.start()
         } catch {

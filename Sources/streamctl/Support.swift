@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import Synchronization
 import ArgumentParser
 import StreamCore
 import StreamPipeline
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One line on stderr: logs, progress and warnings never mix with rows on stdout.
 func log(_ message: String) {

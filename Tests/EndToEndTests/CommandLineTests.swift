@@ -3,8 +3,10 @@ import Testing
 
 @Suite(.serialized) struct CommandLineTests {
     @Test func validateAcceptsEveryExample() throws {
-        let examples = try FileManager.default.contentsOfDirectory(atPath: repoRoot.appendingPathComponent("examples").path)
-            .filter { $0.hasSuffix(".yaml") }.map { "examples/" + $0 }
+        let examples = try FileManager.default.contentsOfDirectory(
+            atPath: repoRoot.appendingPathComponent("examples").path
+        )
+        .filter { $0.hasSuffix(".yaml") }.map { "examples/" + $0 }
         #expect(examples.count >= 4)
         let r = try streamctlRun(["validate"] + examples)
         #expect(r.status == 0, "\(r.stderr)")
@@ -16,14 +18,14 @@ import Testing
         defer { cleanup(dir) }
         let file = dir.appendingPathComponent("p.yaml")
         try """
-            name: x
-            source:
-              generator: { rows: 10 }
-            operators:
-              - keyby: shop
-            sink:
-              stdout: { format: json }
-            """.write(to: file, atomically: true, encoding: .utf8)
+        name: x
+        source:
+          generator: { rows: 10 }
+        operators:
+          - keyby: shop
+        sink:
+          stdout: { format: json }
+        """.write(to: file, atomically: true, encoding: .utf8)
         let r = try streamctlRun(["validate", file.path])
         #expect(r.status == 2)
         #expect(r.stderr.contains("\(file.path):5:5: error: unknown operator `keyby`"))

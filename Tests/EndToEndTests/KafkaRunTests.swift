@@ -8,19 +8,19 @@ import Testing
     func pipeline(_ dir: URL, brokers: String, badRecords: String = "fail", extra: String = "") throws -> URL {
         let file = dir.appendingPathComponent("p.yaml")
         try """
-            name: kafka-e2e
-            schema: { order_id: int64, shop: string, amount: decimal(2), ts: timestamp }
-            source:
-              kafka:
-                brokers: \(brokers)
-                topics: [orders]
-                group: e2e
-                properties: { session.timeout.ms: "6000", heartbeat.interval.ms: "200"\(extra) }
-              format: json
-              on_bad_record: \(badRecords)
-            sink:
-              stdout: { format: json }
-            """.write(to: file, atomically: true, encoding: .utf8)
+        name: kafka-e2e
+        schema: { order_id: int64, shop: string, amount: decimal(2), ts: timestamp }
+        source:
+          kafka:
+            brokers: \(brokers)
+            topics: [orders]
+            group: e2e
+            properties: { session.timeout.ms: "6000", heartbeat.interval.ms: "200"\(extra) }
+          format: json
+          on_bad_record: \(badRecords)
+        sink:
+          stdout: { format: json }
+        """.write(to: file, atomically: true, encoding: .utf8)
         return file
     }
 
@@ -45,8 +45,10 @@ import Testing
         let bootstrap = try #require(broker.bootstrap)
         let input = orders(3_000)
         try produce(input, to: bootstrap, in: dir)
-        let r = try streamctlRun(["run", try pipeline(dir, brokers: bootstrap).path, "--until", "caught-up",
-                                  "--parallelism", "2", "--progress", "off"])
+        let r = try streamctlRun([
+            "run", try pipeline(dir, brokers: bootstrap).path, "--until", "caught-up",
+            "--parallelism", "2", "--progress", "off",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         let ids = jsonLines(r.stdout).compactMap { $0["order_id"] as? Int }
         #expect(ids.count == 3_000)
@@ -98,13 +100,19 @@ import Testing
         let dir = try temporaryDirectory()
         defer { cleanup(dir) }
         for sub in ["examples", "profiles"] {
-            try FileManager.default.copyItem(at: repoRoot.appendingPathComponent(sub), to: dir.appendingPathComponent(sub))
+            try FileManager.default.copyItem(
+                at: repoRoot.appendingPathComponent(sub), to: dir.appendingPathComponent(sub))
         }
-        let r = try streamctlRun(["run", "examples/orders.yaml", "--generate", "20000", "--until", "caught-up",
-                                  "--progress", "off"], in: dir)
+        let r = try streamctlRun(
+            [
+                "run", "examples/orders.yaml", "--generate", "20000", "--until", "caught-up",
+                "--progress", "off",
+            ], in: dir)
         #expect(r.status == 0, "\(r.stderr)")
         let out = dir.appendingPathComponent("out/orders")
-        let files = FileManager.default.enumerator(atPath: out.path)!.compactMap { $0 as? String }.filter { $0.hasSuffix(".json") }
+        let files = FileManager.default.enumerator(atPath: out.path)!.compactMap { $0 as? String }.filter {
+            $0.hasSuffix(".json")
+        }
         #expect(!files.isEmpty)
         var total = 0
         for f in files {
@@ -132,16 +140,18 @@ import Testing
         // The sink may write 3000 rows a second: 30000 rows cannot be done in the 2 s allowed.
         let pipeline = dir.appendingPathComponent("p.yaml")
         try """
-            name: slow
-            schema: { order_id: int64, ts: timestamp }
-            source:
-              kafka: { brokers: "\(bootstrap)", topics: [orders], group: slow, assignment: static }
-            sink:
-              null: {}
-            profiles:
-              overrides: { steady: { batch_size: 500, channel_capacity: 2, sink: { records_per_second: 3000 } } }
-            """.write(to: pipeline, atomically: true, encoding: .utf8)
-        let r = try streamctlRun(["run", pipeline.path, "--until", "caught-up", "--max-duration", "2s", "--progress", "off"])
+        name: slow
+        schema: { order_id: int64, ts: timestamp }
+        source:
+          kafka: { brokers: "\(bootstrap)", topics: [orders], group: slow, assignment: static }
+        sink:
+          null: {}
+        profiles:
+          overrides: { steady: { batch_size: 500, channel_capacity: 2, sink: { records_per_second: 3000 } } }
+        """.write(to: pipeline, atomically: true, encoding: .utf8)
+        let r = try streamctlRun([
+            "run", pipeline.path, "--until", "caught-up", "--max-duration", "2s", "--progress", "off",
+        ])
         #expect(r.status == 3, "\(r.stderr)")
         let summary = jsonLines(r.stderr).last
         #expect(summary?["status"] as? String == "behind")

@@ -24,7 +24,9 @@ import Testing
         let r = try streamctlRun(["run", "examples/file-source.yaml", "--progress", "off"])
         #expect(r.status == 0, "\(r.stderr)")
         // Recount the sample per shop and 15-minute window straight from the input file.
-        let input = jsonLines(try String(contentsOf: repoRoot.appendingPathComponent("examples/data/orders-sample.jsonl"), encoding: .utf8))
+        let input = jsonLines(
+            try String(
+                contentsOf: repoRoot.appendingPathComponent("examples/data/orders-sample.jsonl"), encoding: .utf8))
         let iso = ISO8601DateFormatter()
         var expected: [String: Int] = [:]
         for row in input {
@@ -46,18 +48,18 @@ import Testing
         defer { cleanup(dir) }
         let pipeline = dir.appendingPathComponent("p.yaml")
         try """
-            name: files
-            schema: { order_id: int64, shop: string, customer: string, amount: decimal(2), ts: timestamp }
-            source:
-              generator: { seed: 9, rows: 50000, keys: 7, disorder: 2s, step: 100ms, splits: 4, start_time: "2026-11-27T00:00:00Z" }
-              event_time: { field: ts, max_disorder: 2s }
-            operators:
-              - key_by: shop
-              - window: { tumbling: 1h, aggregate: { orders: count(), revenue: sum(amount) } }
-            sink:
-              file: { path: \(dir.path)/out, bucket: "date={window_start:%Y-%m-%d}/hour={window_start:%H}", format: json }
-            state: { backend: memory }
-            """.write(to: pipeline, atomically: true, encoding: .utf8)
+        name: files
+        schema: { order_id: int64, shop: string, customer: string, amount: decimal(2), ts: timestamp }
+        source:
+          generator: { seed: 9, rows: 50000, keys: 7, disorder: 2s, step: 100ms, splits: 4, start_time: "2026-11-27T00:00:00Z" }
+          event_time: { field: ts, max_disorder: 2s }
+        operators:
+          - key_by: shop
+          - window: { tumbling: 1h, aggregate: { orders: count(), revenue: sum(amount) } }
+        sink:
+          file: { path: \(dir.path)/out, bucket: "date={window_start:%Y-%m-%d}/hour={window_start:%H}", format: json }
+        state: { backend: memory }
+        """.write(to: pipeline, atomically: true, encoding: .utf8)
         let r = try streamctlRun(["run", pipeline.path, "--parallelism", "2", "--progress", "off"])
         #expect(r.status == 0, "\(r.stderr)")
         // 50000 rows at 100 ms = 5000 s: windows 00:00 and 01:00 (and 02:00 for the last few rows).
@@ -87,13 +89,13 @@ import Testing
         defer { cleanup(dir) }
         let pipeline = dir.appendingPathComponent("p.yaml")
         try """
-            name: bad
-            schema: { order_id: int64, colour: string }
-            source:
-              generator: { rows: 10 }
-            sink:
-              stdout: { format: json }
-            """.write(to: pipeline, atomically: true, encoding: .utf8)
+        name: bad
+        schema: { order_id: int64, colour: string }
+        source:
+          generator: { rows: 10 }
+        sink:
+          stdout: { format: json }
+        """.write(to: pipeline, atomically: true, encoding: .utf8)
         let r = try streamctlRun(["run", pipeline.path])
         #expect(r.status == 2)
         #expect(r.stderr.contains("colour"))

@@ -7,7 +7,9 @@ let repoRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().
 
 /// The streamctl binary `swift build` produced beside the test bundle.
 let streamctl: String = {
-    let candidates = [".build/debug/streamctl", ".build/release/streamctl"].map { repoRoot.appendingPathComponent($0).path }
+    let candidates = [".build/debug/streamctl", ".build/release/streamctl"].map {
+        repoRoot.appendingPathComponent($0).path
+    }
     return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
 }()
 
@@ -19,8 +21,10 @@ struct Outcome {
 
 /// Runs a command to completion, feeding `input` on stdin, with a time limit.
 @discardableResult
-func run(_ executable: String, _ arguments: [String], in directory: URL = repoRoot, input: String? = nil,
-         timeout: TimeInterval = 120) throws -> Outcome {
+func run(
+    _ executable: String, _ arguments: [String], in directory: URL = repoRoot, input: String? = nil,
+    timeout: TimeInterval = 120
+) throws -> Outcome {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = arguments
@@ -39,9 +43,13 @@ func run(_ executable: String, _ arguments: [String], in directory: URL = repoRo
     nonisolated(unsafe) var errData = Data()
     let group = DispatchGroup()
     group.enter()
-    DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    DispatchQueue.global().async {
+        outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave()
+    }
     group.enter()
-    DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    DispatchQueue.global().async {
+        errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave()
+    }
     let deadline = Date().addingTimeInterval(timeout)
     while p.isRunning && Date() < deadline { usleep(20_000) }
     if p.isRunning {
@@ -50,8 +58,9 @@ func run(_ executable: String, _ arguments: [String], in directory: URL = repoRo
     }
     group.wait()
     p.waitUntilExit()
-    return Outcome(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                   stderr: String(decoding: errData, as: UTF8.self))
+    return Outcome(
+        status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData, as: UTF8.self))
 }
 
 func streamctlRun(_ arguments: [String], in directory: URL = repoRoot, timeout: TimeInterval = 120) throws -> Outcome {
@@ -78,8 +87,10 @@ final class DevBroker {
     init(topic: String, in dir: URL, lifetime: Int = 120) throws {
         addressFile = dir.appendingPathComponent("broker-\(UUID().uuidString).addr")
         process.executableURL = URL(fileURLWithPath: streamctl)
-        process.arguments = ["dev-broker", "--topic", topic, "--address-file", addressFile.path,
-                             "--exit-after", String(lifetime)]
+        process.arguments = [
+            "dev-broker", "--topic", topic, "--address-file", addressFile.path,
+            "--exit-after", String(lifetime),
+        ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -23,14 +23,19 @@ private func json(_ type: FieldType, _ value: Value) -> String {
             Field("id", .int64), Field("price", .decimal(scale: 2)), Field("ratio", .double), Field("ok", .bool),
             Field("name", .string), Field("ts", .timestamp), Field("note", .string, nullable: true),
         ]
-        let b = batch(fields, [
-            [.int64(-42), .decimal(1250, scale: 2), .double(0.1), .bool(true), .string("acme"),
-             .timestamp(1_795_773_600_000), .null],
-        ])
+        let b = batch(
+            fields,
+            [
+                [
+                    .int64(-42), .decimal(1250, scale: 2), .double(0.1), .bool(true), .string("acme"),
+                    .timestamp(1_795_773_600_000), .null,
+                ]
+            ])
         var out: [UInt8] = []
         JSONRowEncoder(schema: b.schema).encode(b, row: 0, into: &out)
-        #expect(text(out) == #"{"id":-42,"price":12.50,"ratio":0.1,"ok":true,"name":"acme","#
-            + #""ts":"2026-11-27T10:00:00.000Z","note":null}"#)
+        #expect(
+            text(out) == #"{"id":-42,"price":12.50,"ratio":0.1,"ok":true,"name":"acme","#
+                + #""ts":"2026-11-27T10:00:00.000Z","note":null}"#)
     }
 
     @Test func escapesQuotesBackslashesAndControlCharacters() {
@@ -101,12 +106,14 @@ private func json(_ type: FieldType, _ value: Value) -> String {
 @Suite struct CSVRowEncoderTests {
     @Test func quotesOnlyFieldsThatNeedIt() {
         let fields = [Field("s", .string), Field("n", .int64, nullable: true), Field("d", .decimal(scale: 2))]
-        let b = batch(fields, [
-            [.string("plain"), .int64(1), .decimal(5, scale: 2)],
-            [.string("a,b"), .null, .decimal(-100, scale: 2)],
-            [.string("say \"hi\""), .int64(3), .decimal(0, scale: 2)],
-            [.string("two\nlines"), .int64(4), .decimal(1, scale: 2)],
-        ])
+        let b = batch(
+            fields,
+            [
+                [.string("plain"), .int64(1), .decimal(5, scale: 2)],
+                [.string("a,b"), .null, .decimal(-100, scale: 2)],
+                [.string("say \"hi\""), .int64(3), .decimal(0, scale: 2)],
+                [.string("two\nlines"), .int64(4), .decimal(1, scale: 2)],
+            ])
         var out: [UInt8] = []
         CSVRowEncoder(schema: b.schema).encodeAll(b, into: &out)
         #expect(text(out) == "plain,1,0.05\n\"a,b\",,-1.00\n\"say \"\"hi\"\"\",3,0.00\n\"two\nlines\",4,0.01\n")
@@ -122,8 +129,9 @@ private func json(_ type: FieldType, _ value: Value) -> String {
     }
 
     @Test func writesTimestampsBoolsAndDoubles() {
-        let b = batch([Field("t", .timestamp), Field("b", .bool), Field("x", .double)],
-                      [[.timestamp(-1), .bool(true), .double(2.5)]])
+        let b = batch(
+            [Field("t", .timestamp), Field("b", .bool), Field("x", .double)],
+            [[.timestamp(-1), .bool(true), .double(2.5)]])
         var out: [UInt8] = []
         CSVRowEncoder(schema: b.schema).encode(b, row: 0, into: &out)
         #expect(text(out) == "1969-12-31T23:59:59.999Z,true,2.5")

@@ -1,11 +1,11 @@
 import Synchronization
 import Testing
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 @testable import StreamCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite struct BackPressureTests {
     @Test func aSlowSinkThrottlesTheSourceWithoutLosingRows() throws {
@@ -17,8 +17,11 @@ import Glibc
             sink: SinkSpec(kind: .null))
         let sink = CollectingSink(delayMicros: 2_000)
         let profile = Profile(name: "t", parallelism: 1, batchSize: 500, channelCapacity: 2)
-        let plan = try JobPlanner.plan(spec, profile: profile, parts: .init(source: GeneratorSource(spec: gen), sink: sink,
-                                                                           state: MemoryStateBackend()))
+        let plan = try JobPlanner.plan(
+            spec, profile: profile,
+            parts: .init(
+                source: GeneratorSource(spec: gen), sink: sink,
+                state: MemoryStateBackend()))
         let job = Job(plan: plan, badRecords: try BadRecordHandler(policy: .fail))
         try job.start()
         // While it runs, rows in flight never exceed what the channels and one batch per worker can hold.
@@ -39,7 +42,9 @@ import Glibc
 }
 
 @Suite struct OperatorTests {
-    func run(_ ops: [OperatorSpec], rows: Int = 5_000, parallelism: Int = 2, schema: Schema = ordersSchema) throws -> [[Value]] {
+    func run(_ ops: [OperatorSpec], rows: Int = 5_000, parallelism: Int = 2, schema: Schema = ordersSchema) throws
+        -> [[Value]]
+    {
         let gen = GeneratorSpec(seed: 11, rows: rows, keys: 10, disorderMs: 0, stepMs: 100, splits: 2)
         let spec = PipelineSpec(
             name: "ops", schema: schema,
@@ -51,10 +56,13 @@ import Glibc
     @Test func runningAggregateEmitsEveryKeysLatestTotal() throws {
         let rows = try run([
             OperatorSpec(id: "k", kind: .keyBy(["shop"])),
-            OperatorSpec(id: "agg", kind: .runningAggregate(aggregates: [
-                AggregateSpec(name: "n", function: .count, field: nil),
-                AggregateSpec(name: "total", function: .sum, field: "amount"),
-            ], ttlMs: nil)),
+            OperatorSpec(
+                id: "agg",
+                kind: .runningAggregate(
+                    aggregates: [
+                        AggregateSpec(name: "n", function: .count, field: nil),
+                        AggregateSpec(name: "total", function: .sum, field: "amount"),
+                    ], ttlMs: nil)),
         ])
         // The largest count emitted per shop is its final total.
         var final: [String: (Int64, String)] = [:]
@@ -62,7 +70,8 @@ import Glibc
             guard case .int64(let n) = r[1] else { continue }
             if n > (final[r[0].description]?.0 ?? -1) { final[r[0].description] = (n, r[2].description) }
         }
-        let source = GeneratorSource(spec: GeneratorSpec(seed: 11, rows: 5_000, keys: 10, disorderMs: 0, stepMs: 100, splits: 2))
+        let source = GeneratorSource(
+            spec: GeneratorSpec(seed: 11, rows: 5_000, keys: 10, disorderMs: 0, stepMs: 100, splits: 2))
         var expected: [String: (Int64, Int64)] = [:]
         for i in 0..<5_000 {
             let r = source.row(i)
@@ -91,12 +100,18 @@ import Glibc
     }
 
     @Test func filterAndSelectShapeTheRows() throws {
-        let rows = try run([
-            OperatorSpec(id: "f", kind: .filter(ExpressionText("is_big"))),
-        ].filter { _ in false } + [
-            OperatorSpec(id: "s", kind: .map(fields: [(name: "shop", expression: ExpressionText("shop")),
-                                                      (name: "id", expression: ExpressionText("order_id"))], keep: false)),
-        ], rows: 100)
+        let rows = try run(
+            [
+                OperatorSpec(id: "f", kind: .filter(ExpressionText("is_big")))
+            ].filter { _ in false } + [
+                OperatorSpec(
+                    id: "s",
+                    kind: .map(
+                        fields: [
+                            (name: "shop", expression: ExpressionText("shop")),
+                            (name: "id", expression: ExpressionText("order_id")),
+                        ], keep: false))
+            ], rows: 100)
         #expect(rows.count == 100)
         #expect(rows.allSatisfy { $0.count == 2 })
         #expect(Set(rows.map { $0[1] }).count == 100)
@@ -129,14 +144,22 @@ import Glibc
 
     @Test func barriersInjectedAtTheSourcesReachTheSinkAlignedAndDataIsComplete() throws {
         let gen = GeneratorSpec(seed: 5, rows: 50_000, rate: 100_000, keys: 10, splits: 4)
-        let spec = PipelineSpec(name: "b", schema: ordersSchema, source: SourceSpec(kind: .generator(gen)),
-                                operators: [OperatorSpec(id: "k", kind: .keyBy(["shop"])),
-                                            OperatorSpec(id: "agg", kind: .runningAggregate(aggregates: [
-                                                AggregateSpec(name: "n", function: .count, field: nil)], ttlMs: nil))],
-                                sink: SinkSpec(kind: .null))
+        let spec = PipelineSpec(
+            name: "b", schema: ordersSchema, source: SourceSpec(kind: .generator(gen)),
+            operators: [
+                OperatorSpec(id: "k", kind: .keyBy(["shop"])),
+                OperatorSpec(
+                    id: "agg",
+                    kind: .runningAggregate(
+                        aggregates: [
+                            AggregateSpec(name: "n", function: .count, field: nil)
+                        ], ttlMs: nil)),
+            ],
+            sink: SinkSpec(kind: .null))
         let sink = CollectingSink()
-        let plan = try JobPlanner.plan(spec, profile: Profile(name: "t", parallelism: 2, batchSize: 256),
-                                       parts: .init(source: GeneratorSource(spec: gen), sink: sink, state: MemoryStateBackend()))
+        let plan = try JobPlanner.plan(
+            spec, profile: Profile(name: "t", parallelism: 2, batchSize: 256),
+            parts: .init(source: GeneratorSource(spec: gen), sink: sink, state: MemoryStateBackend()))
         let job = Job(plan: plan, badRecords: try BadRecordHandler(policy: .fail))
         try job.start()
         for id in 1...5 {
@@ -188,13 +211,20 @@ import Glibc
         let gen = GeneratorSpec(seed: 2, rows: 40_000, keys: 30, splits: 2)
         let spec = PipelineSpec(
             name: "m", schema: ordersSchema, source: SourceSpec(kind: .generator(gen)),
-            operators: [OperatorSpec(id: "k", kind: .keyBy(["shop"])),
-                        OperatorSpec(id: "agg", kind: .runningAggregate(aggregates: [
-                            AggregateSpec(name: "n", function: .count, field: nil)], ttlMs: nil))],
+            operators: [
+                OperatorSpec(id: "k", kind: .keyBy(["shop"])),
+                OperatorSpec(
+                    id: "agg",
+                    kind: .runningAggregate(
+                        aggregates: [
+                            AggregateSpec(name: "n", function: .count, field: nil)
+                        ], ttlMs: nil)),
+            ],
             sink: SinkSpec(kind: .null))
         let sink = CollectingSink(delayMicros: 500)
-        let plan = try JobPlanner.plan(spec, profile: Profile(name: "t", parallelism: 2, batchSize: 1000, channelCapacity: 2),
-                                       parts: .init(source: GeneratorSource(spec: gen), sink: sink, state: MemoryStateBackend()))
+        let plan = try JobPlanner.plan(
+            spec, profile: Profile(name: "t", parallelism: 2, batchSize: 1000, channelCapacity: 2),
+            parts: .init(source: GeneratorSource(spec: gen), sink: sink, state: MemoryStateBackend()))
         let job = Job(plan: plan, badRecords: try BadRecordHandler(policy: .fail))
         let before = job.snapshot()
         try job.start()

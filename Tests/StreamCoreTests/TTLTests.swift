@@ -23,7 +23,9 @@ final class ManualClock: StreamClock {
         let table = try MemoryStateBackend().table(named: "agg")
         let op = RunningAggregateOperator(
             key: KeyColumns(indices: [0], schema: schema),
-            aggregates: [try BoundAggregate(AggregateSpec(name: "total", function: .sum, field: "amount"), schema: schema)],
+            aggregates: [
+                try BoundAggregate(AggregateSpec(name: "total", function: .sum, field: "amount"), schema: schema)
+            ],
             table: table, keyGroups: KeyGroups(), ownedKeyGroups: 0..<128, ttlMs: 60_000, timeIndex: nil, clock: clock)
         var out = Output()
         try op.process(batch(["a", "a", "b"]), into: &out)

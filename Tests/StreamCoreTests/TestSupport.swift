@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Synchronization
 import Testing
 
 @testable import StreamCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A sink that keeps every row it receives in memory, optionally sleeping per batch (a slow sink).
 final class CollectingSink: SinkConnector, Sendable {
@@ -35,8 +36,9 @@ struct ScriptedSource: SourceConnector {
     let splits: [[Batch]]
     var splitCount: Int { splits.count }
     func openReader(_ context: SourceContext) throws(StreamError) -> any SourceReader {
-        Reader(splits: Array(stride(from: context.worker, to: splits.count, by: context.workers)).map { ($0, splits[$0]) },
-               timeField: context.spec.eventTime?.field)
+        Reader(
+            splits: Array(stride(from: context.worker, to: splits.count, by: context.workers)).map { ($0, splits[$0]) },
+            timeField: context.spec.eventTime?.field)
     }
     final class Reader: SourceReader {
         var queue: [(split: Int, batches: [Batch])]
@@ -51,8 +53,10 @@ struct ScriptedSource: SourceConnector {
                 let b = queue[i].batches.removeFirst()
                 batch.append(contentsOf: b)
                 let ts = timeField.flatMap { b.column($0)?.int64s.max() }
-                progress.append(SplitProgress(split: queue[i].split, maxEventTime: ts, atEnd: queue[i].batches.isEmpty,
-                                              finished: queue[i].batches.isEmpty))
+                progress.append(
+                    SplitProgress(
+                        split: queue[i].split, maxEventTime: ts, atEnd: queue[i].batches.isEmpty,
+                        finished: queue[i].batches.isEmpty))
                 break
             }
             let finished = queue.allSatisfy { $0.batches.isEmpty }
@@ -63,19 +67,29 @@ struct ScriptedSource: SourceConnector {
 
 let ordersSchema = Schema(GeneratorSource.fields)
 
-func generatorSpec(rows: Int, keys: Int = 20, disorderMs: Int64 = 2_000, splits: Int = 4, seed: UInt64 = 7) -> GeneratorSpec {
+func generatorSpec(rows: Int, keys: Int = 20, disorderMs: Int64 = 2_000, splits: Int = 4, seed: UInt64 = 7)
+    -> GeneratorSpec
+{
     GeneratorSpec(seed: seed, rows: rows, keys: keys, skew: 0.8, disorderMs: disorderMs, stepMs: 37, splits: splits)
 }
 
 /// Runs a pipeline spec to completion with the in-memory backend and a collecting sink.
-func runToCompletion(_ spec: PipelineSpec, parallelism: Int, sink: CollectingSink = CollectingSink(),
-                     source: (any SourceConnector)? = nil, batchSize: Int = 512, channelCapacity: Int = 4) throws -> (rows: [[Value]], job: Job) {
-    let profile = Profile(name: "test", parallelism: parallelism, batchSize: batchSize, channelCapacity: channelCapacity)
+func runToCompletion(
+    _ spec: PipelineSpec, parallelism: Int, sink: CollectingSink = CollectingSink(),
+    source: (any SourceConnector)? = nil, batchSize: Int = 512, channelCapacity: Int = 4
+) throws -> (rows: [[Value]], job: Job) {
+    let profile = Profile(
+        name: "test", parallelism: parallelism, batchSize: batchSize, channelCapacity: channelCapacity)
     let src: any SourceConnector
-    if let source { src = source } else if case .generator(let g) = spec.source.kind { src = GeneratorSource(spec: g) } else {
+    if let source {
+        src = source
+    } else if case .generator(let g) = spec.source.kind {
+        src = GeneratorSource(spec: g)
+    } else {
         fatalError("test needs a source")
     }
-    let plan = try JobPlanner.plan(spec, profile: profile, parts: .init(source: src, sink: sink, state: MemoryStateBackend()))
+    let plan = try JobPlanner.plan(
+        spec, profile: profile, parts: .init(source: src, sink: sink, state: MemoryStateBackend()))
     let job = Job(plan: plan, badRecords: try BadRecordHandler(policy: .fail))
     try job.start()
     try job.wait()

@@ -10,17 +10,23 @@ import Testing
     func spec(window: WindowKind, gen: GeneratorSpec, lateness: Int64 = 0) -> PipelineSpec {
         PipelineSpec(
             name: "t", schema: ordersSchema,
-            source: SourceSpec(kind: .generator(gen), eventTime: EventTimeSpec(field: "ts", maxDisorderMs: gen.disorderMs)),
+            source: SourceSpec(
+                kind: .generator(gen), eventTime: EventTimeSpec(field: "ts", maxDisorderMs: gen.disorderMs)),
             operators: [
                 OperatorSpec(id: "key", kind: .keyBy(["shop"])),
-                OperatorSpec(id: "w", kind: .window(WindowSpec(kind: window, aggregates: [
-                    AggregateSpec(name: "orders", function: .count, field: nil),
-                    AggregateSpec(name: "revenue", function: .sum, field: "amount"),
-                    AggregateSpec(name: "smallest", function: .min, field: "amount"),
-                    AggregateSpec(name: "largest", function: .max, field: "amount"),
-                    AggregateSpec(name: "first_order", function: .first, field: "order_id"),
-                    AggregateSpec(name: "last_order", function: .last, field: "order_id"),
-                ], allowedLatenessMs: lateness))),
+                OperatorSpec(
+                    id: "w",
+                    kind: .window(
+                        WindowSpec(
+                            kind: window,
+                            aggregates: [
+                                AggregateSpec(name: "orders", function: .count, field: nil),
+                                AggregateSpec(name: "revenue", function: .sum, field: "amount"),
+                                AggregateSpec(name: "smallest", function: .min, field: "amount"),
+                                AggregateSpec(name: "largest", function: .max, field: "amount"),
+                                AggregateSpec(name: "first_order", function: .first, field: "order_id"),
+                                AggregateSpec(name: "last_order", function: .last, field: "order_id"),
+                            ], allowedLatenessMs: lateness))),
             ],
             sink: SinkSpec(kind: .null))
     }
@@ -28,8 +34,10 @@ import Testing
     /// The reference: every generated row, assigned to windows by a plain loop.
     func reference(gen: GeneratorSpec, windows: (Int64) -> [Int64], size: Int64) -> [String] {
         let source = GeneratorSource(spec: gen)
-        struct Acc { var count = 0; var sum: Int64 = 0; var mn = Int64.max; var mx = Int64.min
-            var first: (Int64, Int64) = (.max, 0); var last: (Int64, Int64) = (.min, 0) }
+        struct Acc {
+            var count = 0; var sum: Int64 = 0; var mn = Int64.max; var mx = Int64.min
+            var first: (Int64, Int64) = (.max, 0); var last: (Int64, Int64) = (.min, 0)
+        }
         var groups: [String: Acc] = [:]
         for i in 0..<gen.rows! {
             let r = source.row(i)
@@ -65,13 +73,16 @@ import Testing
         let gen = generatorSpec(rows: 8_000)
         let size: Int64 = 60_000
         let slide: Int64 = 20_000
-        let (rows, _) = try runToCompletion(spec(window: .sliding(sizeMs: size, slideMs: slide), gen: gen), parallelism: parallelism)
-        let expected = reference(gen: gen, windows: { t in
-            var ends: [Int64] = []
-            var e = floorDiv(t, slide) * slide + slide
-            while e - size <= t { ends.append(e); e += slide }
-            return ends
-        }, size: size)
+        let (rows, _) = try runToCompletion(
+            spec(window: .sliding(sizeMs: size, slideMs: slide), gen: gen), parallelism: parallelism)
+        let expected = reference(
+            gen: gen,
+            windows: { t in
+                var ends: [Int64] = []
+                var e = floorDiv(t, slide) * slide + slide
+                while e - size <= t { ends.append(e); e += slide }
+                return ends
+            }, size: size)
         #expect(expected.count > 100)
         #expect(canonical(rows) == expected)
     }
@@ -94,9 +105,10 @@ import Testing
             func close() {
                 guard let f = group.first, let l = group.last else { return }
                 let sum = group.reduce(0) { $0 + $1.cents }
-                expected.append("shop-\(shop)|\(f.ts)|\(l.ts + gap)|\(group.count)|\(DecimalFormat.string(sum, scale: 2))|"
-                    + "\(DecimalFormat.string(group.map(\.cents).min()!, scale: 2))|\(DecimalFormat.string(group.map(\.cents).max()!, scale: 2))|"
-                    + "\(f.id)|\(l.id)")
+                expected.append(
+                    "shop-\(shop)|\(f.ts)|\(l.ts + gap)|\(group.count)|\(DecimalFormat.string(sum, scale: 2))|"
+                        + "\(DecimalFormat.string(group.map(\.cents).min()!, scale: 2))|\(DecimalFormat.string(group.map(\.cents).max()!, scale: 2))|"
+                        + "\(f.id)|\(l.id)")
                 group = []
             }
             for r in sorted {
@@ -113,21 +125,32 @@ import Testing
         // Split 0 runs far ahead; a late batch for an old window arrives after its watermark passed.
         let schema = Schema([Field("shop", .string), Field("ts", .timestamp)])
         func batch(_ rows: [(String, Int64)]) -> Batch {
-            Batch(schema: schema, columns: [Column(strings: rows.map(\.0)), Column(int64s: rows.map(\.1), type: .timestamp)])
+            Batch(
+                schema: schema,
+                columns: [Column(strings: rows.map(\.0)), Column(int64s: rows.map(\.1), type: .timestamp)])
         }
-        let source = ScriptedSource(splits: [[
-            batch([("a", 1_000), ("b", 2_000)]),
-            batch([("a", 130_000)]),  // watermark moves to 129_000: window [0, 60_000) fires
-            batch([("a", 5_000)]),  // late for the fired window
-            batch([("a", 131_000)]),
-        ]])
+        let source = ScriptedSource(splits: [
+            [
+                batch([("a", 1_000), ("b", 2_000)]),
+                batch([("a", 130_000)]),  // watermark moves to 129_000: window [0, 60_000) fires
+                batch([("a", 5_000)]),  // late for the fired window
+                batch([("a", 131_000)]),
+            ]
+        ])
         let spec = PipelineSpec(
             name: "late", schema: schema,
-            source: SourceSpec(kind: .file(FileSourceSpec(paths: [])), eventTime: EventTimeSpec(field: "ts", maxDisorderMs: 1_000)),
+            source: SourceSpec(
+                kind: .file(FileSourceSpec(paths: [])), eventTime: EventTimeSpec(field: "ts", maxDisorderMs: 1_000)),
             operators: [
                 OperatorSpec(id: "key", kind: .keyBy(["shop"])),
-                OperatorSpec(id: "w", kind: .window(WindowSpec(kind: .tumbling(sizeMs: 60_000), aggregates: [
-                    AggregateSpec(name: "n", function: .count, field: nil)]))),
+                OperatorSpec(
+                    id: "w",
+                    kind: .window(
+                        WindowSpec(
+                            kind: .tumbling(sizeMs: 60_000),
+                            aggregates: [
+                                AggregateSpec(name: "n", function: .count, field: nil)
+                            ]))),
             ],
             sink: SinkSpec(kind: .null))
         let (rows, job) = try runToCompletion(spec, parallelism: 1, source: source)

@@ -27,7 +27,9 @@ import Testing
         let text = (0..<12_000).map { "{\"id\":\($0),\"pad\":\"\(padding)\"}" }.joined(separator: "\n")
         let file = dir.write("big.jsonl", text)
 
-        let error = #expect(throws: StreamError.self) { _ = try broker.load(jsonLines: file, topic: "big", keyField: nil) }
+        let error = #expect(throws: StreamError.self) {
+            _ = try broker.load(jsonLines: file, topic: "big", keyField: nil)
+        }
 
         #expect(error?.message.contains("would overflow the embedded broker's retention") == true)
         #expect(error?.message.contains("6000 rows") == true, "\(error?.message ?? "")")
@@ -46,7 +48,9 @@ import Testing
         for _ in 0..<7 {
             try broker.produce(topic: "r", messages: Array(repeating: (key: nil, value: value), count: 1000))
         }
-        let output = try kcat(["-C", "-b", broker.bootstrapServers, "-t", "r", "-o", "beginning", "-e", "-q", "-f", "%o\\n"])
+        let output = try kcat([
+            "-C", "-b", broker.bootstrapServers, "-t", "r", "-o", "beginning", "-e", "-q", "-f", "%o\\n",
+        ])
         let offsets = output.split(separator: "\n").compactMap { Int($0) }
 
         #expect(offsets.last == 6999)

@@ -16,7 +16,8 @@ import Testing
                 let shop = batch.columns[0].strings.string(at: row)
                 return Array("{\"shop\":\"\(shop)\",\"total\":\(batch.columns[1].int64s[row])}".utf8)
             })
-        let writer = try sink.openWriter(SinkContext(worker: 0, workers: 1, schema: Self.schema, profile: Profile(name: "t")))
+        let writer = try sink.openWriter(
+            SinkContext(worker: 0, workers: 1, schema: Self.schema, profile: Profile(name: "t")))
         let shops = (0..<300).map { "shop-\($0 % 7)" }
         let totals = (0..<300).map { Int64($0) }
         let batch = Batch(schema: Self.schema, columns: [Column(strings: shops), Column(int64s: totals)])
@@ -37,7 +38,8 @@ import Testing
         let sink = KafkaSinkConnector(
             spec: KafkaSinkSpec(brokers: "embedded", topic: "out", properties: ["message.timeout.ms": "1500"]),
             bootstrap: broker.bootstrapServers, encoder: { _, row in Array("\(row)".utf8) })
-        let writer = try sink.openWriter(SinkContext(worker: 0, workers: 1, schema: Self.schema, profile: Profile(name: "t")))
+        let writer = try sink.openWriter(
+            SinkContext(worker: 0, workers: 1, schema: Self.schema, profile: Profile(name: "t")))
         broker.setBrokerDown(1)
         try writer.write(Batch(schema: Self.schema, columns: [Column(strings: ["a"]), Column(int64s: [1])]))
         let error = #expect(throws: StreamError.self) { try writer.flush() }

@@ -54,7 +54,8 @@ import Testing
         #expect(ids.count >= 50)
 
         // Reader 2 joins; reader 1 dribbles on until the group hands reader 2 its share.
-        let second = try connector.openReader(makeContext(worker: 1, workers: 2, bounded: .unbounded)) as! KafkaSourceReader
+        let second =
+            try connector.openReader(makeContext(worker: 1, workers: 2, bounded: .unbounded)) as! KafkaSourceReader
         var secondRows = 0
         let joined = Date()
         while second.positions().isEmpty && Date().timeIntervalSince(joined) < 10 {

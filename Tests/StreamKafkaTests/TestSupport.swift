@@ -57,7 +57,8 @@ func sourceConnector(
     properties: [String: String] = quickGroup
 ) -> KafkaSourceConnector {
     KafkaSourceConnector(
-        spec: KafkaSourceSpec(brokers: "embedded", topics: topics, group: group, startFrom: start, properties: properties),
+        spec: KafkaSourceSpec(
+            brokers: "embedded", topics: topics, group: group, startFrom: start, properties: properties),
         bootstrap: broker.bootstrapServers, decoderFactory: { TestJSONDecoder(schema: $0) },
         eventTimeFromKafkaTimestamp: false)
 }
@@ -87,7 +88,9 @@ func readToEnd(_ readers: [any SourceReader], maxRows: Int = 100, seconds: Doubl
                 result.ids.append(id)
             }
             result.perReader[i] += batch.count
-            for s in poll.splits { if let t = s.maxEventTime { result.maxEventTime = max(result.maxEventTime ?? t, t) } }
+            for s in poll.splits {
+                if let t = s.maxEventTime { result.maxEventTime = max(result.maxEventTime ?? t, t) }
+            }
             if poll.finished { done[i] = true }
         }
     }
@@ -125,7 +128,8 @@ func kcat(_ arguments: [String]) throws -> String {
     let errors = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     guard process.terminationStatus == 0 else {
-        throw StreamError(.io, "kcat \(arguments.joined(separator: " ")) failed: \(String(decoding: errors, as: UTF8.self))")
+        throw StreamError(
+            .io, "kcat \(arguments.joined(separator: " ")) failed: \(String(decoding: errors, as: UTF8.self))")
     }
     return String(decoding: output, as: UTF8.self)
 }

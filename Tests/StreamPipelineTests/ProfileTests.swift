@@ -50,12 +50,17 @@ import Testing
         let spec = try PipelineLoader.load(yaml: Self.pipeline, file: "p.yaml")
         let nightly = try ProfileLoader.resolve(name: "nightly", spec: spec, searchDirectories: [dir.path])
         #expect(nightly == Profile(name: "nightly", batchSize: 16_384))
-        #expect(ProfileLoader.availableNames(searchDirectories: [dir.path]) == ["backfill", "nightly", "seasonal", "steady"])
+        #expect(
+            ProfileLoader.availableNames(searchDirectories: [dir.path]) == [
+                "backfill", "nightly", "seasonal", "steady",
+            ])
     }
 
     @Test func unknownProfileNameSuggestsTheNearestAvailable() throws {
         let spec = try PipelineLoader.load(yaml: Self.pipeline, file: "p.yaml")
-        #expect(throws: PipelineErrors.self) { try ProfileLoader.resolve(name: "seasonl", spec: spec, searchDirectories: []) }
+        #expect(throws: PipelineErrors.self) {
+            try ProfileLoader.resolve(name: "seasonl", spec: spec, searchDirectories: [])
+        }
         do {
             _ = try ProfileLoader.resolve(name: "seasonl", spec: spec, searchDirectories: [])
         } catch {
@@ -68,14 +73,15 @@ import Testing
             _ = try ProfileLoader.load(yaml: Repo.fixtureText("bad-profile.yaml"), file: "Fixtures/bad-profile.yaml")
             Issue.record("expected errors")
         } catch {
-            #expect(error.description == """
-                Fixtures/bad-profile.yaml:2:13: error: expected an integer for `batch_size`, found `big`
-                Fixtures/bad-profile.yaml:4:3: error: unknown key `intervall` in `checkpoint`
-                  help: did you mean `interval`?
-                Fixtures/bad-profile.yaml:6:21: error: invalid size `10 MB` for `sink.bytes_per_second`
-                  help: accepted units: B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024), \
-                e.g. `64KiB`, `512MiB`, `100MB`, or a plain byte count
-                """)
+            #expect(
+                error.description == """
+                    Fixtures/bad-profile.yaml:2:13: error: expected an integer for `batch_size`, found `big`
+                    Fixtures/bad-profile.yaml:4:3: error: unknown key `intervall` in `checkpoint`
+                      help: did you mean `interval`?
+                    Fixtures/bad-profile.yaml:6:21: error: invalid size `10 MB` for `sink.bytes_per_second`
+                      help: accepted units: B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024), \
+                    e.g. `64KiB`, `512MiB`, `100MB`, or a plain byte count
+                    """)
         }
     }
 
@@ -85,10 +91,11 @@ import Testing
             _ = try PipelineLoader.load(yaml: yaml, file: "p.yaml")
             Issue.record("expected an error")
         } catch {
-            #expect(error.description == """
-                p.yaml:15:31: error: unknown operator id `windw-1` in `operator_parallelism`
-                  help: did you mean `window-1`?
-                """)
+            #expect(
+                error.description == """
+                    p.yaml:15:31: error: unknown operator id `windw-1` in `operator_parallelism`
+                      help: did you mean `window-1`?
+                    """)
         }
     }
 }

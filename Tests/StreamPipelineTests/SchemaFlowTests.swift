@@ -25,10 +25,11 @@ import Testing
 
     @Test func selectListKeepsOnlyItsFields() {
         let (_, message) = load("  - select: [shop, amount]\n  - key_by: order_id")
-        #expect(message == """
-            p.yaml:8:13: error: unknown field `order_id` in `key_by`
-              help: fields here: `shop`, `amount`
-            """)
+        #expect(
+            message == """
+                p.yaml:8:13: error: unknown field `order_id` in `key_by`
+                  help: fields here: `shop`, `amount`
+                """)
     }
 
     @Test func runningAggregateOutputsKeyFieldsAndAggregates() {
@@ -36,17 +37,23 @@ import Testing
             "  - key_by: shop\n  - aggregate: { aggregate: { total: sum(amount) }, ttl: 7d }",
             sink: "kafka: { brokers: embedded, topic: out, key: total }")
         #expect(message == "")
-        #expect(spec?.operators.last?.kind == .runningAggregate(
-            aggregates: [AggregateSpec(name: "total", function: .sum, field: "amount",
-                                       at: SourceLocation(line: 8, column: 38))],
-            ttlMs: 604_800_000))
+        #expect(
+            spec?.operators.last?.kind
+                == .runningAggregate(
+                    aggregates: [
+                        AggregateSpec(
+                            name: "total", function: .sum, field: "amount",
+                            at: SourceLocation(line: 8, column: 38))
+                    ],
+                    ttlMs: 604_800_000))
         let (_, bad) = load(
             "  - key_by: shop\n  - aggregate: { aggregate: { total: sum(amount) } }",
             sink: "kafka: { brokers: embedded, topic: out, key: amount }")
-        #expect(bad == """
-            p.yaml:10:48: error: unknown field `amount` in `sink.kafka.key`
-              help: fields here: `shop`, `total`
-            """)
+        #expect(
+            bad == """
+                p.yaml:10:48: error: unknown field `amount` in `sink.kafka.key`
+                  help: fields here: `shop`, `total`
+                """)
     }
 
     @Test func dedupeKeepsTheSchemaAndNeedsAKey() {
@@ -54,14 +61,16 @@ import Testing
         #expect(message == "")
         #expect(spec?.operators.map(\.id) == ["dedupe-1", "key_by-1"])
         let (_, bad) = load("  - dedupe: { ttl: 1h }")
-        #expect(bad == """
-            p.yaml:7:5: error: `dedupe` needs a key
-              help: add `key: [order_id]` to it, or put a `key_by` before it
-            """)
+        #expect(
+            bad == """
+                p.yaml:7:5: error: `dedupe` needs a key
+                  help: add `key: [order_id]` to it, or put a `key_by` before it
+                """)
     }
 
     @Test func slidingAndSessionWindowsAreRead() {
-        let (spec, message) = load("""
+        let (spec, message) = load(
+            """
               - key_by: shop
               - window: { sliding: { size: 1h, slide: 15m }, aggregate: { n: count() }, allowed_lateness: 1m }
                 id: sliding
@@ -79,9 +88,10 @@ import Testing
 
     @Test func duplicateOperatorIdIsAnError() {
         let (_, message) = load("  - key_by: shop\n    id: a\n  - dedupe: { ttl: 1h }\n    id: a")
-        #expect(message == """
-            p.yaml:10:9: error: duplicate operator id `a`
-              help: operator ids name their state; give this one another `id:`
-            """)
+        #expect(
+            message == """
+                p.yaml:10:9: error: duplicate operator id `a`
+                  help: operator ids name their state; give this one another `id:`
+                """)
     }
 }

@@ -14,8 +14,10 @@ import Testing
     }
 
     @Test func durationsRejectMissingOrUnknownUnitsAndOverflow() {
-        for bad in ["", "10", "s", "1.5s", "-1s", "10 s", "1hour", "5M", "1w", "99999999999999999999ms",
-                    "200000000000000d"] {
+        for bad in [
+            "", "10", "s", "1.5s", "-1s", "10 s", "1hour", "5M", "1w", "99999999999999999999ms",
+            "200000000000000d",
+        ] {
             #expect(Durations.parseMs(bad) == nil, "\(bad)")
         }
     }

@@ -45,10 +45,11 @@ import Testing
             [.null, .string("a\nb"), .int64(0), .decimal(0, scale: 2), .bool(false)],
         ])
         let buckets = (0..<b.count).map { t.bucket(b, row: $0) }
-        #expect(buckets == [
-            "shop=a%2Fb%3Ac%3Dd", "shop=%2E.", "shop=%2Ehidden", "shop=__HIVE_DEFAULT_PARTITION__",
-            "shop=__HIVE_DEFAULT_PARTITION__", "shop=café 50%25", "shop=a%0Ab",
-        ])
+        #expect(
+            buckets == [
+                "shop=a%2Fb%3Ac%3Dd", "shop=%2E.", "shop=%2Ehidden", "shop=__HIVE_DEFAULT_PARTITION__",
+                "shop=__HIVE_DEFAULT_PARTITION__", "shop=café 50%25", "shop=a%0Ab",
+            ])
     }
 
     @Test func consecutiveRowsGetTheirOwnBucketsDespiteTheCache() throws {
@@ -62,10 +63,11 @@ import Testing
             [.timestamp(tenOClock - 1), .null, .int64(0), .decimal(0, scale: 2), .bool(false)],
         ])
         let buckets = (0..<b.count).map { t.bucket(b, row: $0) }
-        #expect(buckets == [
-            "h=10/shop=ab", "h=10/shop=ab", "h=10/shop=ac", "h=11/shop=ac", "h=__HIVE_DEFAULT_PARTITION__/shop=ac",
-            "h=09/shop=__HIVE_DEFAULT_PARTITION__",
-        ])
+        #expect(
+            buckets == [
+                "h=10/shop=ab", "h=10/shop=ab", "h=10/shop=ac", "h=11/shop=ac", "h=__HIVE_DEFAULT_PARTITION__/shop=ac",
+                "h=09/shop=__HIVE_DEFAULT_PARTITION__",
+            ])
     }
 
     @Test func bucketHashIsStableAndFollowsTheBucket() throws {

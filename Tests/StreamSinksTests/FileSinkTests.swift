@@ -15,10 +15,15 @@ import Testing
     }
 
     func orders(_ n: Int, shops: [String], hourEvery: Int = 1_000_000, from first: Int = 0) -> Batch {
-        makeBatch(fields, (first..<(first + n)).map { i in
-            [.timestamp(tenOClock + Int64(i / hourEvery) * 3_600_000 + Int64(i)), .string(shops[i % shops.count]),
-             .decimal(Int64(i * 7), scale: 2)]
-        })
+        makeBatch(
+            fields,
+            (first..<(first + n)).map { i in
+                [
+                    .timestamp(tenOClock + Int64(i / hourEvery) * 3_600_000 + Int64(i)),
+                    .string(shops[i % shops.count]),
+                    .decimal(Int64(i * 7), scale: 2),
+                ]
+            })
     }
 
     /// Lines of every committed part file below `dir` + `/` + `bucket`, files in write order.
@@ -50,8 +55,10 @@ import Testing
                 let bucket = "out/date=2026-11-27/hour=\(hour)/shop=\(shop)"
                 var expected: [String] = []
                 for b in [first, second] {
-                    for row in 0..<b.count where b.columns[1].strings.string(at: row) == shop
-                        && (b.columns[0].int64s[row] - tenOClock) / 3_600_000 == hour - 10 {
+                    for row in 0..<b.count
+                    where b.columns[1].strings.string(at: row) == shop
+                        && (b.columns[0].int64s[row] - tenOClock) / 3_600_000 == hour - 10
+                    {
                         expected.append(jsonLine(b, row))
                     }
                 }
@@ -104,7 +111,7 @@ import Testing
         try writer.write(a)
         try writer.write(orders(3, shops: ["b"]))
         try writer.write(orders(3, shops: ["a"], from: 3))  // a is now more recent than b
-        try writer.write(orders(3, shops: ["c"]))           // evicts b
+        try writer.write(orders(3, shops: ["c"]))  // evicts b
         #expect(writer.metrics()["open_buckets"] == 2)
         #expect(dir.files().contains("shop=b/part-0-1.json"))
         #expect(dir.files().contains("shop=a/.part-0-0.json.inprogress"))
@@ -112,9 +119,10 @@ import Testing
         #expect(dir.files().contains("shop=a/part-0-0.json"))
         #expect(writer.metrics()["open_buckets"] == 2)
         try writer.close()
-        #expect(dir.files() == [
-            "shop=a/part-0-0.json", "shop=b/part-0-1.json", "shop=b/part-0-3.json", "shop=c/part-0-2.json",
-        ])
+        #expect(
+            dir.files() == [
+                "shop=a/part-0-0.json", "shop=b/part-0-1.json", "shop=b/part-0-3.json", "shop=c/part-0-2.json",
+            ])
         #expect(lines(dir, under: "shop=a").count == 6)
         #expect(lines(dir, under: "shop=b").count == 6)
         #expect(writer.metrics()["files_committed"] == 4)

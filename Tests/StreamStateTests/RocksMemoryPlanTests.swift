@@ -18,7 +18,8 @@ import Testing
     }
 
     @Test func cacheOffGivesHalfTheBudgetToMemtables() {
-        let plan = RocksMemoryPlan(spec: StateSpec(backend: .rocksdb, memoryBytes: 256 << 20, blockCacheBytes: 0, workerCacheBytes: 0))
+        let plan = RocksMemoryPlan(
+            spec: StateSpec(backend: .rocksdb, memoryBytes: 256 << 20, blockCacheBytes: 0, workerCacheBytes: 0))
         #expect(plan.cacheCapacity == 0)
         #expect(plan.memtableBytes == 128 << 20)
     }
@@ -26,7 +27,8 @@ import Testing
     @Test func workerCachesAreTakenOutOfTheBudget() {
         let plan = RocksMemoryPlan(spec: StateSpec(backend: .rocksdb, memoryBytes: 256 << 20))
         #expect(plan.cacheCapacity == 240 << 20)
-        let explicit = RocksMemoryPlan(spec: StateSpec(backend: .rocksdb, memoryBytes: 256 << 20, workerCacheBytes: 64 << 20))
+        let explicit = RocksMemoryPlan(
+            spec: StateSpec(backend: .rocksdb, memoryBytes: 256 << 20, workerCacheBytes: 64 << 20))
         #expect(explicit.cacheCapacity == 192 << 20)
     }
 

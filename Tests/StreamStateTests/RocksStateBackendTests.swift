@@ -70,7 +70,9 @@ import Testing
         #expect(stoppedAfter == 4)
 
         var none = 0
-        try table.scan(keyGroups: 4..<255) { _, _ in none += 1; return true }
+        try table.scan(keyGroups: 4..<255) { _, _ in
+            none += 1; return true
+        }
         #expect(none == 0)
         try backend.close()
     }

@@ -19,18 +19,24 @@ final class RowsSink: SinkConnector, Sendable {
 }
 
 @Suite struct WindowStateTests {
-    static let gen = GeneratorSpec(seed: 77, rows: 30_000, keys: 200, skew: 1.1, disorderMs: 3_000, stepMs: 250, splits: 4)
+    static let gen = GeneratorSpec(
+        seed: 77, rows: 30_000, keys: 200, skew: 1.1, disorderMs: 3_000, stepMs: 250, splits: 4)
 
     static let spec = PipelineSpec(
         name: "orders", schema: Schema(GeneratorSource.fields),
         source: SourceSpec(kind: .generator(gen), eventTime: EventTimeSpec(field: "ts", maxDisorderMs: 3_000)),
         operators: [
             OperatorSpec(id: "key", kind: .keyBy(["shop"])),
-            OperatorSpec(id: "hourly", kind: .window(WindowSpec(kind: .tumbling(sizeMs: 3_600_000), aggregates: [
-                AggregateSpec(name: "orders", function: .count, field: nil),
-                AggregateSpec(name: "revenue", function: .sum, field: "amount"),
-                AggregateSpec(name: "biggest", function: .max, field: "amount"),
-            ]))),
+            OperatorSpec(
+                id: "hourly",
+                kind: .window(
+                    WindowSpec(
+                        kind: .tumbling(sizeMs: 3_600_000),
+                        aggregates: [
+                            AggregateSpec(name: "orders", function: .count, field: nil),
+                            AggregateSpec(name: "revenue", function: .sum, field: "amount"),
+                            AggregateSpec(name: "biggest", function: .max, field: "amount"),
+                        ]))),
         ], sink: SinkSpec(kind: .null))
 
     func run(state: any KeyedStateBackend, parallelism: Int) throws -> [String] {
@@ -54,7 +60,8 @@ final class RowsSink: SinkConnector, Sendable {
         #expect(fromRocks == fromMemory)
         // Every window fired at the end of input, and fired windows leave nothing behind.
         var left = 0
-        try rocks.table(named: "hourly").scan(keyGroups: 0..<128) { (_: [UInt8], _: [UInt8]) throws(StreamError) -> Bool in
+        try rocks.table(named: "hourly").scan(keyGroups: 0..<128) {
+            (_: [UInt8], _: [UInt8]) throws(StreamError) -> Bool in
             left += 1
             return true
         }
@@ -110,13 +117,19 @@ final class RowsSink: SinkConnector, Sendable {
         do {
             let first = try RocksStateBackend(spec: spec)
             let op = try makeOperator(first)
-            try op.process(Batch(schema: schema, columns: [Column(strings: ["a", "a", "b"]),
-                                                           Column(int64s: [1, 2, 3], type: .timestamp)]), into: &out)
+            try op.process(
+                Batch(
+                    schema: schema,
+                    columns: [
+                        Column(strings: ["a", "a", "b"]),
+                        Column(int64s: [1, 2, 3], type: .timestamp),
+                    ]), into: &out)
             try first.close()
         }
         let second = try RocksStateBackend(spec: spec)
         let op = try makeOperator(second)
-        try op.process(Batch(schema: schema, columns: [Column(strings: ["a"]), Column(int64s: [4], type: .timestamp)]), into: &out)
+        try op.process(
+            Batch(schema: schema, columns: [Column(strings: ["a"]), Column(int64s: [4], type: .timestamp)]), into: &out)
         try op.onWatermark(59_999, into: &out)
         let rows = out.batches.flatMap { $0.rows() }.map { $0.map(\.description).joined(separator: "|") }.sorted()
         #expect(rows == ["a|0|60000|3", "b|0|60000|1"])

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Applies the `on_bad_record` policy for all source workers of a job: fail, count and skip, or count
 /// and append the raw record with its origin and error to a dead-letter file (JSON lines).

@@ -81,8 +81,9 @@ public struct BucketTemplate: Sendable {
             }
             guard let index = schema.index(of: name) else {
                 let names = schema.fields.map(\.name).joined(separator: ", ")
-                throw ExpressionError("unknown field `\(name)` in bucket template", at: open + 1,
-                                      help: "fields are: \(names)")
+                throw ExpressionError(
+                    "unknown field `\(name)` in bucket template", at: open + 1,
+                    help: "fields are: \(names)")
             }
             var time: [TimePart]? = nil
             var unitMs: Int64 = 1
@@ -138,8 +139,9 @@ public struct BucketTemplate: Sendable {
                 continue
             default:
                 let d = String(decoding: chars[(i + 1)...(i + 1)], as: UTF8.self)
-                throw ExpressionError("unsupported format directive `%\(d)`", at: i,
-                                      help: "use %Y %m %d %H %M %S or %%")
+                throw ExpressionError(
+                    "unsupported format directive `%\(d)`", at: i,
+                    help: "use %Y %m %d %H %M %S or %%")
             }
             if !literal.isEmpty { parts.append(.literal(literal)) }
             literal = []

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Reads JSON-lines or CSV files; each file is a split, files are spread over the workers in sorted order.
@@ -90,7 +90,9 @@ final class FileReader: SourceReader {
                         maxTs = max(maxTs, batch.columns[t].int64s[batch.count - 1])
                     }
                 } catch {
-                    do throws(StreamError) { try context.badRecords.handle(raw: bytes, origin: "\(path):\(line)", error: error) } catch {
+                    do throws(StreamError) {
+                        try context.badRecords.handle(raw: bytes, origin: "\(path):\(line)", error: error)
+                    } catch {
                         failure = error
                     }
                 }
@@ -98,7 +100,9 @@ final class FileReader: SourceReader {
         }
         if let failure { throw failure }
         let done = offset >= data.count
-        var progress = [SplitProgress(split: split, maxEventTime: maxTs == .min ? nil : maxTs, atEnd: done, finished: done)]
+        var progress = [
+            SplitProgress(split: split, maxEventTime: maxTs == .min ? nil : maxTs, atEnd: done, finished: done)
+        ]
         if done {
             current += 1
             dec = nil

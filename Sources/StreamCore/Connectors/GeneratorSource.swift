@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The deterministic orders stream: `order_id int64, shop string, customer string, amount decimal(2),
@@ -32,7 +32,10 @@ public struct GeneratorSource: SourceConnector {
     public func openReader(_ context: SourceContext) throws(StreamError) -> any SourceReader {
         for f in context.schema.fields {
             guard let known = Self.fields.first(where: { $0.name == f.name }) else {
-                throw StreamError(.config, "the generator source has no field `\(f.name)` (it makes: \(Self.fields.map(\.name).joined(separator: ", ")))")
+                throw StreamError(
+                    .config,
+                    "the generator source has no field `\(f.name)` (it makes: \(Self.fields.map(\.name).joined(separator: ", ")))"
+                )
             }
             guard known.type.storage == f.type.storage else {
                 throw StreamError(.config, "the generator makes `\(f.name)` as \(known.type), not \(f.type)")
@@ -144,14 +147,16 @@ final class GeneratorReader: SourceReader {
             }
             let done = next[idx] >= total
             if !done { finishedAll = false }
-            progress.append(SplitProgress(split: split, maxEventTime: take > 0 ? maxTs : nil, atEnd: done, finished: done))
+            progress.append(
+                SplitProgress(split: split, maxEventTime: take > 0 ? maxTs : nil, atEnd: done, finished: done))
         }
         cursor = (cursor + 1) % splits.count
         return SourcePoll(splits: progress, finished: finishedAll)
     }
 
     @inline(__always)
-    private func append(_ r: (orderId: Int64, shop: Int, customer: Int, cents: Int64, ts: Int64), to batch: inout Batch) {
+    private func append(_ r: (orderId: Int64, shop: Int, customer: Int, cents: Int64, ts: Int64), to batch: inout Batch)
+    {
         if let c = columnFor[0] { batch.columns[c].int64s.append(r.orderId) }
         if let c = columnFor[1] { shopNames[r.shop].withUnsafeBytes { batch.columns[c].strings.append(bytes: $0) } }
         if let c = columnFor[2] { batch.columns[c].strings.append("cust-\(r.customer)") }

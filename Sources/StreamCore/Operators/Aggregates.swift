@@ -202,7 +202,8 @@ public enum AccumulatorCodec {
     /// Decodes `count` accumulators and the extra word stored beside them.
     public static func decode(_ bytes: [UInt8], count: Int) throws(StreamError) -> (accs: [Accumulator], extra: Int64) {
         guard bytes.first == version, bytes.count >= 9 else {
-            throw StreamError(.state, "state value has unknown layout version \(bytes.first.map(String.init) ?? "none")")
+            throw StreamError(
+                .state, "state value has unknown layout version \(bytes.first.map(String.init) ?? "none")")
         }
         let extra = Int64(bitPattern: readBE(bytes, at: 1))
         var p = 9

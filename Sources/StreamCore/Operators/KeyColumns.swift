@@ -19,7 +19,9 @@ public struct KeyColumns: Sendable {
                 switch col.type.storage {
                 case .int64:
                     col.int64s.withUnsafeBufferPointer { v in
-                        for i in 0..<h.count { h[i] = n == 0 ? KeyHash.hash(v[i]) : KeyHash.combine(h[i], KeyHash.hash(v[i])) }
+                        for i in 0..<h.count {
+                            h[i] = n == 0 ? KeyHash.hash(v[i]) : KeyHash.combine(h[i], KeyHash.hash(v[i]))
+                        }
                     }
                 case .double:
                     for i in 0..<h.count {
@@ -35,7 +37,8 @@ public struct KeyColumns: Sendable {
                     col.strings.bytes.withUnsafeBytes { raw in
                         col.strings.offsets.withUnsafeBufferPointer { off in
                             for i in 0..<h.count {
-                                let x = KeyHash.hash(UnsafeRawBufferPointer(rebasing: raw[Int(off[i])..<Int(off[i + 1])]))
+                                let x = KeyHash.hash(
+                                    UnsafeRawBufferPointer(rebasing: raw[Int(off[i])..<Int(off[i + 1])]))
                                 h[i] = n == 0 ? x : KeyHash.combine(h[i], x)
                             }
                         }

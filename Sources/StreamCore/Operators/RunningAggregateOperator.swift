@@ -121,7 +121,9 @@ public final class DedupeOperator: StreamOperator {
         var keep = [Bool](repeating: false, count: batch.count)
         var write = StateWriteBatch()
         for s in 0..<slots.count {
-            var seen: Int64? = try existing[s].map { v throws(StreamError) in try AccumulatorCodec.decode(v, count: 0).extra }
+            var seen: Int64? = try existing[s].map { v throws(StreamError) in
+                try AccumulatorCodec.decode(v, count: 0).extra
+            }
             var changed = false
             for row in rowsOfSlot[s] {
                 let t = times.map { $0.isValid(row) ? $0.int64s[row] : now } ?? now

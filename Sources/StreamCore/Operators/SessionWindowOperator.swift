@@ -72,7 +72,8 @@ public final class SessionWindowOperator: StreamOperator {
             var sessions = try existing[s].map { v throws(StreamError) in try decodeSessions(v) } ?? []
             for row in rowsOfSlot[s] {
                 let t = times.int64s[row]
-                var merged = Session(start: t, end: t + gapMs, accs: Array(repeating: Accumulator(), count: aggregates.count))
+                var merged = Session(
+                    start: t, end: t + gapMs, accs: Array(repeating: Accumulator(), count: aggregates.count))
                 for a in aggregates.indices { aggregates[a].update(&merged.accs[a], batch, row: row, ts: t) }
                 // Fold every session that overlaps the new one into it.
                 sessions.removeAll { other in
@@ -123,7 +124,10 @@ public final class SessionWindowOperator: StreamOperator {
         nextFire = next
         if !write.isEmpty { try table.write(write) }
         guard !due.isEmpty else { return }
-        due.sort { $0.session.end != $1.session.end ? $0.session.end < $1.session.end : $0.key.lexicographicallyPrecedes($1.key) }
+        due.sort {
+            $0.session.end != $1.session.end
+                ? $0.session.end < $1.session.end : $0.key.lexicographicallyPrecedes($1.key)
+        }
         var columns = outputSchema.fields.map { Column(type: $0.type) }
         let base = key.fields.count
         for d in due {

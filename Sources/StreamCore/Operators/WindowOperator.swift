@@ -88,7 +88,9 @@ public final class WindowOperator: StreamOperator {
             while end - sizeMs <= t {
                 if end - 1 + allowedLatenessMs > watermark {
                     let s = slots.slot(hash: hashes[row], namespace: end, row: row, batch: batch, key: key)
-                    for a in aggregates.indices { aggregates[a].update(&slots.accumulators[s][a], batch, row: row, ts: t) }
+                    for a in aggregates.indices {
+                        aggregates[a].update(&slots.accumulators[s][a], batch, row: row, ts: t)
+                    }
                     assigned = true
                 }
                 end += slideMs

@@ -232,7 +232,8 @@ public struct WindowSpec: Sendable, Hashable {
     /// Late rows go to this JSON-lines file instead of only being counted.
     public var lateOutput: String?
 
-    public init(kind: WindowKind, aggregates: [AggregateSpec], allowedLatenessMs: Int64 = 0, lateOutput: String? = nil) {
+    public init(kind: WindowKind, aggregates: [AggregateSpec], allowedLatenessMs: Int64 = 0, lateOutput: String? = nil)
+    {
         self.kind = kind
         self.aggregates = aggregates
         self.allowedLatenessMs = allowedLatenessMs
@@ -261,7 +262,8 @@ public enum OperatorKind: Sendable, Hashable {
         switch (lhs, rhs) {
         case (.filter(let a), .filter(let b)): a == b
         case (.map(let a, let ka), .map(let b, let kb)):
-            ka == kb && a.count == b.count && zip(a, b).allSatisfy { $0.name == $1.name && $0.expression == $1.expression }
+            ka == kb && a.count == b.count
+                && zip(a, b).allSatisfy { $0.name == $1.name && $0.expression == $1.expression }
         case (.keyBy(let a), .keyBy(let b)): a == b
         case (.window(let a), .window(let b)): a == b
         case (.runningAggregate(let a, let ta), .runningAggregate(let b, let tb)): a == b && ta == tb
@@ -365,8 +367,10 @@ public struct StateSpec: Sendable, Hashable {
     /// nil derives it (a sixteenth of the budget), 0 turns them off (`worker_cache: off`).
     public var workerCacheBytes: Int64?
 
-    public init(backend: StateBackendKind = .memory, dir: String = "./state", memoryBytes: Int64 = 512 << 20,
-                blockCacheBytes: Int64? = nil, workerCacheBytes: Int64? = nil) {
+    public init(
+        backend: StateBackendKind = .memory, dir: String = "./state", memoryBytes: Int64 = 512 << 20,
+        blockCacheBytes: Int64? = nil, workerCacheBytes: Int64? = nil
+    ) {
         self.backend = backend
         self.dir = dir
         self.memoryBytes = memoryBytes
@@ -400,8 +404,10 @@ public struct ProfilesSpec: Sendable, Hashable {
     public var overrides: [String: ProfileOverrides]
     public var auto: AutoSwitchSpec?
 
-    public init(initial: String = "steady", files: [String] = [], overrides: [String: ProfileOverrides] = [:],
-                auto: AutoSwitchSpec? = nil) {
+    public init(
+        initial: String = "steady", files: [String] = [], overrides: [String: ProfileOverrides] = [:],
+        auto: AutoSwitchSpec? = nil
+    ) {
         self.initial = initial
         self.files = files
         self.overrides = overrides
@@ -421,8 +427,10 @@ public struct AutoSwitchSpec: Sendable, Hashable {
     /// Minimum time in a profile before another automatic switch.
     public var minDwellMs: Int64
 
-    public init(enabled: Bool = false, backfillAboveLag: Int64 = 1_000_000, steadyBelowLag: Int64 = 10_000,
-                seasonalAboveRate: Int64? = nil, minDwellMs: Int64 = 60_000) {
+    public init(
+        enabled: Bool = false, backfillAboveLag: Int64 = 1_000_000, steadyBelowLag: Int64 = 10_000,
+        seasonalAboveRate: Int64? = nil, minDwellMs: Int64 = 60_000
+    ) {
         self.enabled = enabled
         self.backfillAboveLag = backfillAboveLag
         self.steadyBelowLag = steadyBelowLag

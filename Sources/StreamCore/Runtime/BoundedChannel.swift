@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A bounded multi-producer, single-consumer queue between OS threads. A full channel blocks the sender:

@@ -17,8 +17,10 @@ final class Emitter {
     /// Nanoseconds blocked since the counter was last read.
     private(set) var blockedNs: UInt64 = 0
 
-    init(from: Int, targets: [BoundedChannel<Envelope>], partitioning: Partitioning, keyGroups: KeyGroups,
-         metrics: WorkerMetrics, clock: any StreamClock) {
+    init(
+        from: Int, targets: [BoundedChannel<Envelope>], partitioning: Partitioning, keyGroups: KeyGroups,
+        metrics: WorkerMetrics, clock: any StreamClock
+    ) {
         self.from = from
         self.targets = targets
         self.partitioning = partitioning
@@ -82,7 +84,9 @@ final class Emitter {
         let envelope = Envelope(input: from, message: message)
         if targets[t].trySend(envelope) { return true }
         let start = clock.monotonicNs()
-        var result = onBackPressure == nil ? (targets[t].send(envelope) ? .sent : .closed)
+        var result =
+            onBackPressure == nil
+            ? (targets[t].send(envelope) ? .sent : .closed)
             : targets[t].send(envelope, timeoutNs: pauseAfterNs)
         if case .timedOut = result {
             onBackPressure?(true)

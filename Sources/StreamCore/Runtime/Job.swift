@@ -134,8 +134,10 @@ public final class Job: Sendable {
                 keyGroups: plan.keyGroups, metrics: metrics, clock: clock) : nil
         switch stage.kind {
         case .source(let connector):
-            try SourceWorker(job: self, stage: stage, worker: w, connector: connector, emitter: emitter!, metrics: metrics)
-                .run()
+            try SourceWorker(
+                job: self, stage: stage, worker: w, connector: connector, emitter: emitter!, metrics: metrics
+            )
+            .run()
         case .transform(let make):
             let op = try make(w, stage.parallelism)
             try OperatorWorker(
@@ -144,8 +146,9 @@ public final class Job: Sendable {
             ).run()
         case .sink(let connector):
             let writer = try connector.openWriter(
-                SinkContext(worker: w, workers: stage.parallelism, schema: stage.outputSchema, profile: plan.profile,
-                            clock: clock))
+                SinkContext(
+                    worker: w, workers: stage.parallelism, schema: stage.outputSchema, profile: plan.profile,
+                    clock: clock))
             try SinkWorker(
                 job: self, inbox: inboxes[s][w], inputs: plan.stages[s - 1].parallelism, writer: writer,
                 metrics: metrics

@@ -42,8 +42,10 @@ public struct JobPlan: Sendable {
     public var source: SourceSpec
     public var keyGroups: KeyGroups
 
-    public init(name: String, stages: [StagePlan], profile: Profile, source: SourceSpec,
-                keyGroups: KeyGroups = KeyGroups()) {
+    public init(
+        name: String, stages: [StagePlan], profile: Profile, source: SourceSpec,
+        keyGroups: KeyGroups = KeyGroups()
+    ) {
         self.name = name
         self.stages = stages
         self.profile = profile

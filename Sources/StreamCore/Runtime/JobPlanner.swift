@@ -26,8 +26,10 @@ public enum JobPlanner {
         }
     }
 
-    public static func plan(_ spec: PipelineSpec, profile: Profile, parts: Parts,
-                            keyGroups: KeyGroups = KeyGroups()) throws(StreamError) -> JobPlan {
+    public static func plan(
+        _ spec: PipelineSpec, profile: Profile, parts: Parts,
+        keyGroups: KeyGroups = KeyGroups()
+    ) throws(StreamError) -> JobPlan {
         var schema = spec.schema
         var stages: [StagePlan] = [
             StagePlan(
@@ -109,7 +111,8 @@ public enum JobPlanner {
                     throw StreamError(.config, "operator `\(op.id)`: a window needs a key_by before it")
                 }
                 guard let tf = timeField, let timeIndex = input.index(of: tf) else {
-                    throw StreamError(.config, "operator `\(op.id)`: a window needs source.event_time.field in its input")
+                    throw StreamError(
+                        .config, "operator `\(op.id)`: a window needs source.event_time.field in its input")
                 }
                 let key = try keyColumns(names, input, op.id)
                 var aggs: [BoundAggregate] = []
@@ -170,9 +173,12 @@ public enum JobPlanner {
                 }
                 output = input
             }
-            stages.append(StagePlan(id: op.id, kind: stageKind, parallelism: parallelism, input: nextInput, outputSchema: output))
+            stages.append(
+                StagePlan(id: op.id, kind: stageKind, parallelism: parallelism, input: nextInput, outputSchema: output))
             nextInput = .forward
-            if case .map = op.kind, let names = keyNames, !names.allSatisfy({ output.index(of: $0) != nil }) { keyNames = nil }
+            if case .map = op.kind, let names = keyNames, !names.allSatisfy({ output.index(of: $0) != nil }) {
+                keyNames = nil
+            }
             if case .window = op.kind { keyNames = nil }
             if case .runningAggregate = op.kind { keyNames = nil }
             schema = output

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A joinable OS thread running one closure. Workers are OS threads, not tasks: they block on channels
@@ -16,11 +16,13 @@ final class WorkerThread: @unchecked Sendable {
 
     func start() throws(StreamError) {
         let unmanaged = Unmanaged.passRetained(self)
-        let rc = pthread_create(&thread, nil, { arg in
-            let worker = Unmanaged<WorkerThread>.fromOpaque(arg!).takeRetainedValue()
-            worker.body()
-            return nil
-        }, unmanaged.toOpaque())
+        let rc = pthread_create(
+            &thread, nil,
+            { arg in
+                let worker = Unmanaged<WorkerThread>.fromOpaque(arg!).takeRetainedValue()
+                worker.body()
+                return nil
+            }, unmanaged.toOpaque())
         if rc != 0 {
             unmanaged.release()
             throw StreamError(.internal, "cannot start thread \(name): \(String(cString: strerror(rc)))")

@@ -149,7 +149,9 @@ struct OperatorWorker {
             metrics.add(metrics.idleNs, Int64(start &- waitStart))
             let goOn = try handle(envelope)
             let blocked = emitter.takeBlockedNs()
-            metrics.add(metrics.busyNs, Int64((job.clock.monotonicNs() &- start) &- min(blocked, job.clock.monotonicNs() &- start)))
+            metrics.add(
+                metrics.busyNs,
+                Int64((job.clock.monotonicNs() &- start) &- min(blocked, job.clock.monotonicNs() &- start)))
             metrics.setExtra(op.metrics())
             if !goOn { return }
         }

@@ -19,7 +19,8 @@ final class RdKafkaEvents: @unchecked Sendable {
 
     let figures = Mutex(Figures())
     /// Called on the polling thread for every rebalance; set before polling starts.
-    var rebalance: ((OpaquePointer, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> Void)?
+    var rebalance:
+        ((OpaquePointer, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> Void)?
 
     func recordError(code: Int32, text: String) {
         figures.withLock { f in
@@ -186,8 +187,10 @@ extension RdKafkaClient {
         if let failure = events.takeFailures().first { throw StreamError(.sink, failure) }
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
             let left = rd_kafka_outq_len(handle)
-            throw StreamError(.sink, "flush gave up after \(timeoutMs) ms with \(left) messages undelivered: "
-                + (events.bestErrorText ?? rdKafkaErrorText(err)))
+            throw StreamError(
+                .sink,
+                "flush gave up after \(timeoutMs) ms with \(left) messages undelivered: "
+                    + (events.bestErrorText ?? rdKafkaErrorText(err)))
         }
     }
 

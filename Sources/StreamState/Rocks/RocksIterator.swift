@@ -4,7 +4,7 @@ import StreamCore
 /// An iterator over one column family bounded to `[lower, upper)` (`rocksdb_iterator_t`).
 /// Owns its read options and the bound bytes they point at (RocksDB keeps only a slice of them).
 struct RocksIterator: ~Copyable {
-    private let raw: OpaquePointer          // rocksdb_iterator_t*
+    private let raw: OpaquePointer  // rocksdb_iterator_t*
     private let readOptions: OpaquePointer  // rocksdb_readoptions_t*, outlives `raw`
     private let bounds: UnsafeMutableBufferPointer<UInt8>  // lower bytes, then upper bytes
     private let lowerCount: Int
