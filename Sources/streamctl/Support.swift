@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import StreamCore
 import StreamPipeline
 import Synchronization
@@ -92,7 +93,28 @@ func loadPipeline(_ file: String, profile name: String?) throws(ExitCode) -> (sp
             searchDirectories: ProfileLoader.defaultSearchDirectories(pipelineFile: file))
         return (spec, profile)
     } catch {
-        log(error.description)
+        log(render(error))
         throw ExitCode(Exit.config.rawValue)
     }
+}
+
+/// Every error with the offending line of its file and a caret under the column, as compilers print them.
+func render(_ errors: PipelineErrors) -> String {
+    var linesByFile: [String: [Substring]] = [:]
+    return errors.errors.map { e -> String in
+        var text = "\(e.file):\(e.line):\(e.column): error: \(e.message)"
+        if e.line == 0 { text = "\(e.file): error: \(e.message)" }
+        if e.line > 0 {
+            if linesByFile[e.file] == nil {
+                let content = (try? String(contentsOfFile: e.file, encoding: .utf8)) ?? ""
+                linesByFile[e.file] = content.split(separator: "\n", omittingEmptySubsequences: false)
+            }
+            if let lines = linesByFile[e.file], e.line <= lines.count {
+                let source = lines[e.line - 1]
+                text += "\n    " + source + "\n    " + String(repeating: " ", count: max(0, e.column - 1)) + "^"
+            }
+        }
+        if let help = e.help { text += "\n  help: \(help)" }
+        return text
+    }.joined(separator: "\n")
 }

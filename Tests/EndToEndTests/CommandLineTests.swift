@@ -30,6 +30,8 @@ import Testing
         #expect(r.status == 2)
         #expect(r.stderr.contains("\(file.path):5:5: error: unknown operator `keyby`"))
         #expect(r.stderr.contains("did you mean `key_by`?"))
+        // The offending line with a caret under the column.
+        #expect(r.stderr.contains("      - keyby: shop\n        ^\n"))
     }
 
     @Test func jemallocIsTheProcessAllocatorAndItsStatisticsGrow() throws {
