@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(
             name: "StreamPipelineTests", dependencies: ["StreamPipeline", "StreamCore"], exclude: ["Fixtures"]),
         .testTarget(name: "StreamKafkaTests", dependencies: ["StreamKafka", "StreamCore", "CRdKafka"]),
-        .testTarget(name: "StreamStateTests", dependencies: ["StreamState", "StreamCore"]),
+        .testTarget(name: "StreamStateTests", dependencies: ["StreamState", "StreamCore", "StreamOps"]),
         .testTarget(name: "StreamSinksTests", dependencies: ["StreamSinks", "StreamCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["StreamCore"]),
     ],

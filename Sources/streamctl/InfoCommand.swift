@@ -26,6 +26,11 @@ struct Info: ParsableCommand {
                 "jemalloc options: background_thread=\(d.backgroundThread) dirty_decay_ms=\(d.dirtyDecayMs) muzzy_decay_ms=\(d.muzzyDecayMs)"
             )
         }
+        if let n = JemallocStats.arenaCount {
+            print(
+                "jemalloc arenas: \(n); `run` binds its worker threads to \(ProcessMemory.availableCPUs()) (the CPU quota)"
+            )
+        }
         if let s = JemallocStats.snapshot() {
             print("jemalloc: allocated=\(s.allocated) resident=\(s.resident) active=\(s.active) mapped=\(s.mapped)")
         }

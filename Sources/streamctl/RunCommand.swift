@@ -96,10 +96,12 @@ struct Run: ParsableCommand {
             if let fs = assembly.stateFilesystem {
                 log("state: \(spec.state.backend.rawValue) in \(spec.state.dir) on \(fs)")
             }
+            let arenas = JemallocArenas(count: ProcessMemory.availableCPUs())
             job = Job(
                 plan: assembly.plan, clock: clock,
                 badRecords: try BadRecordHandler(policy: spec.source.onBadRecord),
-                limits: RunLimits(maxRecords: maxRecords, bound: bound), state: assembly.state)
+                limits: RunLimits(maxRecords: maxRecords, bound: bound), state: assembly.state,
+                onWorkerStart: { arenas.bindCurrentThread($0) })
             log("running \(spec.name) with profile \(profile.name) (parallelism \(profile.parallelism))")
             if spec.profiles.auto?.enabled == true {
                 log(

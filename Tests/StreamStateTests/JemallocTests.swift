@@ -1,7 +1,9 @@
 import CJemalloc
 import Foundation
 import StreamCore
+import StreamOps
 import StreamState
+import Synchronization
 import Testing
 
 /// jemalloc answers mallctl in this process, and allocations made through it show in its statistics.
@@ -49,5 +51,25 @@ import Testing
         #expect(try #require(metrics["jemalloc-allocated"]) > 0)
         #expect(try #require(metrics["jemalloc-resident"]) > 0)
         try backend.close()
+    }
+}
+
+@Suite struct JemallocArenaTests {
+    @Test func workerThreadsBindToTheArenasCreatedForTheCPUQuota() throws {
+        let arenas = JemallocArenas(count: 2)
+        #expect(arenas.indexes.count == 2)
+        let results = Mutex<[UInt32]>([])
+        let threads = (0..<4).map { n in
+            Thread {
+                arenas.bindCurrentThread(n)
+                if let a = JemallocArenas.currentThreadArena { results.withLock { $0.append(a) } }
+            }
+        }
+        for t in threads { t.start() }
+        while results.withLock({ $0.count }) < 4 { usleep(1_000) }
+        // Four threads share the two arenas: each arena serves two of them.
+        let counts = Dictionary(grouping: results.withLock { $0 }, by: { $0 }).mapValues(\.count)
+        #expect(Set(counts.keys) == Set(arenas.indexes))
+        #expect(counts.values.allSatisfy { $0 == 2 })
     }
 }

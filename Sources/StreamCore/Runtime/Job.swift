@@ -12,6 +12,8 @@ public final class Job: Sendable {
     let badRecords: BadRecordHandler
     let limits: RunLimits
     let state: (any KeyedStateBackend)?
+    /// Runs first on every worker thread with the thread's index in the job (e.g. to bind an allocator arena).
+    let onWorkerStart: (@Sendable (Int) -> Void)?
 
     /// Input channel of every worker of stages 1..n (stage 0, the source, has none).
     let inboxes: [[BoundedChannel<Envelope>]]
@@ -25,8 +27,10 @@ public final class Job: Sendable {
 
     public init(
         plan: JobPlan, clock: any StreamClock = SystemClock(), badRecords: BadRecordHandler,
-        limits: RunLimits = RunLimits(), state: (any KeyedStateBackend)? = nil
+        limits: RunLimits = RunLimits(), state: (any KeyedStateBackend)? = nil,
+        onWorkerStart: (@Sendable (Int) -> Void)? = nil
     ) {
+        self.onWorkerStart = onWorkerStart
         precondition(plan.stages.count >= 2, "a job needs a source and a sink")
         self.plan = plan
         self.clock = clock
@@ -54,7 +58,9 @@ public final class Job: Sendable {
         var started: [WorkerThread] = []
         for (s, stage) in plan.stages.enumerated() {
             for w in 0..<stage.parallelism {
+                let index = started.count
                 let t = WorkerThread(name: "\(stage.id)-\(w)") { [self] in
+                    onWorkerStart?(index)
                     do throws(StreamError) {
                         try runWorker(stage: s, worker: w)
                     } catch {
