@@ -86,7 +86,7 @@ func runToCompletion(
     } else if case .generator(let g) = spec.source.kind {
         src = GeneratorSource(spec: g)
     } else {
-        fatalError("test needs a source")
+        throw StreamError(.config, "a test pipeline needs a generator source or an explicit one")
     }
     let plan = try JobPlanner.plan(
         spec, profile: profile, parts: .init(source: src, sink: sink, state: MemoryStateBackend()))
