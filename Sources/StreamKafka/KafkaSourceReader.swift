@@ -41,6 +41,8 @@ public final class KafkaSourceReader: SourceReader {
     var paused = false
     var lastRebalanceNs: UInt64?
     private var finishedAll = false
+    /// Offsets that fell out of retention before this reader read them (data lost upstream).
+    private let lostOffsets = Atomic<Int64>(0)
     /// Partitions were assigned by this process (`assignment: static`): no rebalance will bring more.
     var staticallyAssigned = false
     private var closed = false
@@ -174,6 +176,8 @@ public final class KafkaSourceReader: SourceReader {
         return out
     }
 
+    public func metrics() -> [String: Int64] { ["data_loss_offsets": lostOffsets.load(ordering: .relaxed)] }
+
     /// The next offset to read of every partition this reader holds and has a position in.
     public func positions() -> [TopicPartition: Int64] {
         snapshot.withLock { s in s.compactMapValues { $0.position } }
@@ -235,6 +239,7 @@ public final class KafkaSourceReader: SourceReader {
         if let pos = st.position, m.offset > pos,
             let (low, _) = client.cachedWatermarks(topic: topic, partition: m.partition), low > pos
         {
+            lostOffsets.add(low - pos, ordering: .relaxed)
             logLoudly(
                 "kafka: DATA LOSS: \(tp) jumped from offset \(pos) to \(m.offset): offsets \(pos)..<\(low) fell out "
                     + "of the topic's retention before they were read (auto.offset.reset)")

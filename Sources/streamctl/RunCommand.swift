@@ -178,6 +178,7 @@ struct RunSummary {
             ("pipeline", JSONText.quote(pipeline)), ("status", JSONText.quote(status)),
             ("rows_in", String(source.reduce(Int64(0)) { $0 + $1.rowsIn })),
             ("rows_out", String(sink.reduce(Int64(0)) { $0 + $1.rowsIn })),
+            ("data_loss_offsets", String(source.reduce(Int64(0)) { $0 + ($1.extra["data_loss_offsets"] ?? 0) })),
             ("late_rows", String(late)), ("bad_records", String(badRecords)), ("lag_left", String(lagLeft)),
             ("duration_ms", String(durationMs)), ("profile", JSONText.quote(profile)), ("profile_switches", "0"),
             ("output", JSONText.quote(output)), ("peak_rss_bytes", String(peakRSS)),

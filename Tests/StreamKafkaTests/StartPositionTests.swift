@@ -65,3 +65,51 @@ import Testing
         #expect(result.perReader.allSatisfy { $0 > 0 })
     }
 }
+
+@Suite(.serialized) struct RetentionLossTests {
+    @Test func aPositionThatFellOutOfRetentionResetsToTheEarliestAndCountsTheLoss() throws {
+        let broker = try EmbeddedBroker()
+        try broker.createTopic("t", partitions: 1)
+        let pad = String(repeating: "v", count: 1000)
+        func messages(_ ids: Range<Int>) -> [(key: [UInt8]?, value: [UInt8])] {
+            ids.map {
+                (
+                    key: nil,
+                    value: Array(
+                        "{\"id\":\($0),\"name\":\"row-\($0)\",\"ts\":\(1_700_000_000_000 + $0),\"pad\":\"\(pad)\"}".utf8
+                    )
+                )
+            }
+        }
+        try broker.produce(topic: "t", messages: messages(0..<100))
+        let reader = try KafkaSourceConnector(
+            spec: KafkaSourceSpec(brokers: "embedded", topics: ["t"], group: "loss", assignment: .static),
+            bootstrap: broker.bootstrapServers, decoderFactory: { TestJSONDecoder(schema: $0) },
+            eventTimeFromKafkaTimestamp: false
+        ).openReader(makeContext(bounded: .unbounded))
+        var ids: [Int64] = []
+        func poll(until done: () -> Bool) throws {
+            let deadline = Date().addingTimeInterval(20)
+            while !done() && Date() < deadline {
+                var batch = Batch(schema: testSchema)
+                _ = try reader.poll(into: &batch, maxRows: 500, timeoutMs: 50)
+                ids += rows(of: batch).map(\.0)
+            }
+        }
+        try poll { ids.count == 100 }
+        // Paused, the reader fetches nothing while 7 MB more arrive and push the oldest out of retention.
+        reader.setPaused(true)
+        for start in stride(from: 100, to: 7_100, by: 1_000) {
+            try broker.produce(topic: "t", messages: messages(start..<(start + 1_000)))
+        }
+        reader.setPaused(false)
+        try poll { ids.last == 7_099 }
+        #expect(Array(ids.prefix(100)) == (0..<100).map(Int64.init))
+        #expect(ids.last == 7_099)
+        let firstAfterGap = ids[100]
+        #expect(firstAfterGap > 100, "the oldest offsets were gone")
+        #expect(ids.count == 100 + Int(7_100 - firstAfterGap))
+        #expect(reader.metrics()["data_loss_offsets"] == firstAfterGap - 100)
+        reader.close()
+    }
+}

@@ -52,12 +52,15 @@ public protocol SourceReader: AnyObject {
     func setPaused(_ paused: Bool)
     /// Lag figures per split (records behind the end), for metrics; empty when unknown.
     func lag() -> [Int: Int64]
+    /// Other figures for the metrics snapshot (e.g. `data_loss_offsets`).
+    func metrics() -> [String: Int64]
     func close()
 }
 
 extension SourceReader {
     public func setPaused(_ paused: Bool) {}
     public func lag() -> [Int: Int64] { [:] }
+    public func metrics() -> [String: Int64] { [:] }
     public func close() {}
 }
 

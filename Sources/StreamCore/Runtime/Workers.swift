@@ -56,6 +56,7 @@ struct SourceWorker {
             // A reader that finished has handed back its partitions: it owes nothing more.
             let lag = reader.lag()
             if !lag.isEmpty || poll.finished { metrics.setExtra(["lag": lag.values.reduce(0, +)]) }
+            metrics.setExtra(reader.metrics())
             if poll.finished { break }
         }
         emitter.broadcast(.end)
