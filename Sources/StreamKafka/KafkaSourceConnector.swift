@@ -18,6 +18,9 @@ public struct TopicPartition: Sendable, Hashable, CustomStringConvertible {
 /// `spec.group`; librdkafka's assignor spreads the partitions (cooperative-sticky unless the
 /// properties choose another strategy). Offsets are tracked by the job, never auto-committed.
 public struct KafkaSourceConnector: SourceConnector {
+    /// A nullable timestamp field of this name in the source schema receives each message's Kafka timestamp.
+    public static let timestampField = "kafka_timestamp"
+
     public let spec: KafkaSourceSpec
     /// The resolved bootstrap servers (e.g. the embedded broker's address for `embedded`).
     public let bootstrap: String

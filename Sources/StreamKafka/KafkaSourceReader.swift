@@ -29,6 +29,8 @@ public final class KafkaSourceReader: SourceReader {
     private var decoder: any RecordDecoder
     private let eventTimeColumn: Int?
     private let kafkaTimestamps: Bool
+    /// The `kafka_timestamp` column the message timestamp is written into, when the schema has one.
+    private let timestampColumn: Int?
     let topicIndex: [String: Int]
     let connectTimeoutNs: UInt64
     /// Topic names by librdkafka topic handle, so messages do not build a String each.
@@ -60,6 +62,7 @@ public final class KafkaSourceReader: SourceReader {
         self.context = context
         decoder = connector.decoderFactory(context.schema)
         kafkaTimestamps = connector.eventTimeFromKafkaTimestamp
+        timestampColumn = context.schema.index(of: KafkaSourceConnector.timestampField)
         eventTimeColumn =
             connector.eventTimeFromKafkaTimestamp
             ? nil : context.spec.eventTime?.field.flatMap { context.schema.index(of: $0) }
@@ -259,7 +262,16 @@ public final class KafkaSourceReader: SourceReader {
             if kafkaTimestamps {
                 let ts = rd_kafka_message_timestamp(message, nil)
                 if ts >= 0 { eventTime = ts }
-            } else if let c = eventTimeColumn {
+            }
+            if let c = timestampColumn, batch.count > 0 {
+                // The decoder left the nullable column null: the message's own timestamp goes there.
+                let ts = rd_kafka_message_timestamp(message, nil)
+                if ts >= 0 {
+                    batch.columns[c].int64s[batch.count - 1] = ts
+                    if batch.columns[c].validity != nil { batch.columns[c].validity![batch.count - 1] = true }
+                }
+            }
+            if !kafkaTimestamps, let c = eventTimeColumn {
                 let column = batch.columns[c]
                 if column.type.storage == .int64, batch.count > 0, column.isValid(batch.count - 1) {
                     eventTime = column.int64s[batch.count - 1]

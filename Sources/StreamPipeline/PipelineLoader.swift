@@ -228,4 +228,10 @@ final class SchemaFlow {
     func has(_ field: String) -> Bool { schema.index(of: field) != nil || doubtful.contains(field) }
 
     func type(of field: String) -> FieldType? { schema.field(named: field)?.type }
+
+    /// A Kafka source without an event-time field gives each row its message timestamp as `kafka_timestamp`.
+    func addKafkaTimestamp() {
+        guard schema.index(of: "kafka_timestamp") == nil else { return }
+        schema = Schema(schema.fields + [Field("kafka_timestamp", .timestamp, nullable: true)])
+    }
 }

@@ -218,7 +218,7 @@ extension SpecReader {
         let keys = ["tumbling", "sliding", "session", "aggregate", "allowed_lateness", "late_output"]
         guard let e = checker.mapping(node, "window", allowed: keys, required: ["aggregate"]) else { return nil }
         requireKey(for: "window", keyNode, flow: flow)
-        checkEventTime(keyNode, source: &source)
+        checkEventTime(keyNode, source: &source, flow: flow)
         let kinds = ["tumbling", "sliding", "session"].filter { e[$0] != nil }
         if kinds.isEmpty {
             checker.report(
@@ -267,11 +267,12 @@ extension SpecReader {
     }
 
     /// Windows need event time: a timestamp field, or the Kafka message timestamp.
-    func checkEventTime(_ keyNode: Node, source: inout SourceSpec?) {
+    func checkEventTime(_ keyNode: Node, source: inout SourceSpec?, flow: SchemaFlow) {
         guard var s = source else { return }
         if s.eventTime?.field != nil { return }
         if case .kafka = s.kind {
             if s.eventTime == nil { s.eventTime = EventTimeSpec(field: nil) }
+            flow.addKafkaTimestamp()
             source = s
             return
         }

@@ -32,6 +32,7 @@ extension SpecReader {
         var eventTime: EventTimeSpec?
         if let n = e["event_time"] {
             eventTime = readEventTime(n, flow: flow, needsField: kinds.first != "kafka")
+            if kinds.first == "kafka", eventTime != nil, eventTime?.field == nil { flow.addKafkaTimestamp() }
         }
         var policy = BadRecordPolicy.fail
         var wantsDeadLetter = false

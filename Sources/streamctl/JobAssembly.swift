@@ -19,8 +19,18 @@ final class JobAssembly {
     /// The filesystem under the RocksDB state directory, for the run log.
     var stateFilesystem: String? { (state as? RocksStateBackend)?.filesystem }
 
-    init(spec: PipelineSpec, profile: Profile, embeddedFill: EmbeddedFill?, clock: any StreamClock) throws(StreamError)
+    init(spec given: PipelineSpec, profile: Profile, embeddedFill: EmbeddedFill?, clock: any StreamClock)
+        throws(StreamError)
     {
+        // Event time from the Kafka message timestamp: rows carry it as a `kafka_timestamp` field, which the
+        // windows then use like any timestamp field.
+        var spec = given
+        if case .kafka = spec.source.kind, var eventTime = spec.source.eventTime, eventTime.field == nil {
+            let field = Field(KafkaSourceConnector.timestampField, .timestamp, nullable: true)
+            if spec.schema.index(of: field.name) == nil { spec.schema = Schema(spec.schema.fields + [field]) }
+            eventTime.field = field.name
+            spec.source.eventTime = eventTime
+        }
         self.spec = spec
         self.profile = profile
 
@@ -43,8 +53,9 @@ final class JobAssembly {
         case .generator(let g):
             source = GeneratorSource(spec: g)
         case .file(let f):
-            source = try FileSource(spec: f, format: spec.source.format) { schema, header in
-                RecordDecoders.make(format: spec.source.format, schema: schema, csvHeader: header)
+            let format = spec.source.format
+            source = try FileSource(spec: f, format: format) { schema, header in
+                RecordDecoders.make(format: format, schema: schema, csvHeader: header)
             }
         case .kafka(let k):
             let address = try bootstrap(k.brokers, creating: k.topics)
@@ -55,7 +66,7 @@ final class JobAssembly {
             source = KafkaSourceConnector(
                 spec: k, bootstrap: address,
                 decoderFactory: { schema in RecordDecoders.make(format: format, schema: schema) },
-                eventTimeFromKafkaTimestamp: spec.source.eventTime != nil && spec.source.eventTime?.field == nil)
+                eventTimeFromKafkaTimestamp: spec.source.eventTime?.field == KafkaSourceConnector.timestampField)
         }
 
         // The schema reaching the sink is the last stage's output; plan once with a placeholder sink to learn it.

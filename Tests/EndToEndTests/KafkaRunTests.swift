@@ -162,3 +162,43 @@ import Testing
         #expect(rowsIn + lag == 30_000)
     }
 }
+
+@Suite(.serialized) struct KafkaTimestampTests {
+    @Test func withoutAnEventTimeFieldWindowsUseTheKafkaMessageTimestamp() throws {
+        let dir = try temporaryDirectory()
+        defer { cleanup(dir) }
+        let broker = try DevBroker(topic: "clicks:2", in: dir)
+        defer { broker.stop() }
+        let bootstrap = try #require(broker.bootstrap)
+        let input = dir.appendingPathComponent("in.txt")
+        try (0..<500).map { "{\"page\":\"p\($0 % 3)\"}" }.joined(separator: "\n").write(
+            to: input, atomically: true, encoding: .utf8)
+        let before = Int64(Date().timeIntervalSince1970 * 1000)
+        #expect(try run("/usr/bin/kcat", ["-P", "-b", bootstrap, "-t", "clicks", "-l", input.path]).status == 0)
+        let pipeline = dir.appendingPathComponent("p.yaml")
+        try """
+        name: clicks
+        schema: { page: string }
+        source:
+          kafka: { brokers: "\(bootstrap)", topics: [clicks], group: clicks, assignment: static }
+          event_time: { max_disorder: 1s }
+        operators:
+          - key_by: page
+          - window: { tumbling: 1h, aggregate: { views: count(), first_seen: min(kafka_timestamp) } }
+        sink:
+          stdout: { format: json }
+        """.write(to: pipeline, atomically: true, encoding: .utf8)
+        let r = try streamctlRun(["run", pipeline.path, "--until", "caught-up", "--progress", "off"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = jsonLines(r.stdout)
+        #expect(rows.reduce(0) { $0 + ($1["views"] as? Int ?? 0) } == 500)
+        #expect(Set(rows.compactMap { $0["page"] as? String }) == ["p0", "p1", "p2"])
+        // The windows are those of the moment the messages were produced.
+        let iso = ISO8601DateFormatter()
+        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        for row in rows {
+            let first = try #require(iso.date(from: row["first_seen"] as? String ?? ""))
+            #expect(Int64(first.timeIntervalSince1970 * 1000) >= before - 1_000)
+        }
+    }
+}
