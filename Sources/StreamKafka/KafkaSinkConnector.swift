@@ -93,16 +93,9 @@ final class KafkaSinkWriter: SinkWriter {
         if let failure = producer.events.takeFailures().first { throw StreamError(.sink, failure) }
     }
 
-    /// The key as UTF-8 text of the row's value; false for null.
+    /// The key as UTF-8 text of the row's value (RFC 3339 timestamps, exact decimals); false for null.
     private func keyBytes(_ column: Column, _ row: Int, into out: inout [UInt8]) -> Bool {
-        guard column.isValid(row) else { return false }
         out.removeAll(keepingCapacity: true)
-        switch column.type.storage {
-        case .int64: out.append(contentsOf: String(column.int64s[row]).utf8)
-        case .double: out.append(contentsOf: String(column.doubles[row]).utf8)
-        case .bool: out.append(contentsOf: (column.bools[row] ? "true" : "false").utf8)
-        case .string: out.append(contentsOf: column.strings.bytes[column.strings.range(row)])
-        }
-        return true
+        return ValueText.append(column, row: row, into: &out)
     }
 }

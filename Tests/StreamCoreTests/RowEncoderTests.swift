@@ -137,3 +137,22 @@ private func json(_ type: FieldType, _ value: Value) -> String {
         #expect(text(out) == "1969-12-31T23:59:59.999Z,true,2.5")
     }
 }
+
+@Suite struct ValueTextTests {
+    @Test func valuesBecomePlainTextAsInJSONButUnquoted() {
+        func text(_ c: Column) -> String {
+            var out: [UInt8] = []
+            ValueText.append(c, row: 0, into: &out)
+            return String(decoding: out, as: UTF8.self)
+        }
+        #expect(text(Column(int64s: [1_795_000_000_000], type: .timestamp)) == "2026-11-18T11:06:40.000Z")
+        #expect(text(Column(int64s: [-1250], type: .decimal(scale: 2))) == "-12.50")
+        #expect(text(Column(int64s: [42])) == "42")
+        #expect(text(Column(strings: ["Lisbon, PT"])) == "Lisbon, PT")
+        var null = Column(type: .string)
+        null.appendNull()
+        var out: [UInt8] = []
+        #expect(!ValueText.append(null, row: 0, into: &out))
+        #expect(out.isEmpty)
+    }
+}
