@@ -12,17 +12,7 @@ public enum PipelineLoader {
 
     /// Loads and validates; collects every error of the file before throwing.
     public static func load(path: String) throws(PipelineErrors) -> PipelineSpec {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw PipelineErrors([
-                PipelineError(
-                    file: path, line: 0, column: 0,
-                    message: "cannot read the pipeline file: \(error.localizedDescription)",
-                    help: "check the path; it is taken relative to the current directory")
-            ])
-        }
+        let text = try readText(path, kind: "pipeline")
         return try load(yaml: text, file: path)
     }
 
@@ -233,5 +223,19 @@ final class SchemaFlow {
     func addKafkaTimestamp() {
         guard schema.index(of: "kafka_timestamp") == nil else { return }
         schema = Schema(schema.fields + [Field("kafka_timestamp", .timestamp, nullable: true)])
+    }
+}
+
+/// The text of a pipeline or profile file, or a positionless error naming what could not be read.
+func readText(_ path: String, kind: String) throws(PipelineErrors) -> String {
+    do {
+        return try String(contentsOfFile: path, encoding: .utf8)
+    } catch {
+        throw PipelineErrors([
+            PipelineError(
+                file: path, line: 0, column: 0,
+                message: "cannot read the \(kind) file: \(error.localizedDescription)",
+                help: "check the path; it is taken relative to the current directory")
+        ])
     }
 }

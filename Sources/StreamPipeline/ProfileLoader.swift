@@ -68,16 +68,7 @@ public enum ProfileLoader {
     /// Reads one profile file; its name is the file's name. Knobs it leaves out keep the built-in value of the
     /// same-named profile, or the defaults of `Profile`.
     public static func load(path: String) throws(PipelineErrors) -> Profile {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw PipelineErrors([
-                PipelineError(
-                    file: path, line: 0, column: 0,
-                    message: "cannot read the profile file: \(error.localizedDescription)")
-            ])
-        }
+        let text = try readText(path, kind: "profile")
         return try load(yaml: text, file: path)
     }
 
