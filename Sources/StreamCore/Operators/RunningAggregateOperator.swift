@@ -29,6 +29,11 @@ public final class RunningAggregateOperator: StreamOperator {
         self.outputSchema = Schema(key.fields + aggregates.map(\.outputField))
     }
 
+    /// Takes over a new key-group range at a rescale barrier: no state moves.
+    public func reassign(keyGroups range: Range<Int>, watermark: Int64) throws(StreamError) {
+        ownedKeyGroups = range
+    }
+
     public func process(_ batch: Batch, into out: inout Output) throws(StreamError) {
         let hashes = key.hashes(batch)
         var slots = SlotTable(aggregateCount: aggregates.count, expected: 256)
@@ -102,6 +107,11 @@ public final class DedupeOperator: StreamOperator {
         self.timeIndex = timeIndex
         self.clock = clock
         self.outputSchema = schema
+    }
+
+    /// Takes over a new key-group range at a rescale barrier: no state moves.
+    public func reassign(keyGroups range: Range<Int>, watermark: Int64) throws(StreamError) {
+        ownedKeyGroups = range
     }
 
     public func process(_ batch: Batch, into out: inout Output) throws(StreamError) {

@@ -38,10 +38,22 @@ public final class SessionWindowOperator: StreamOperator {
         self.allowedLatenessMs = allowedLatenessMs
         self.lateOutput = lateOutput
         self.outputSchema = WindowOperator.outputSchema(key: key, aggregates: aggregates)
+        try recoverNextFire()
+    }
+
+    private func recoverNextFire() throws(StreamError) {
+        nextFire = .max
         try table.scan(keyGroups: ownedKeyGroups) { (_: [UInt8], v: [UInt8]) throws(StreamError) -> Bool in
             for s in try decodeSessions(v) { nextFire = min(nextFire, s.end) }
             return true
         }
+    }
+
+    /// Takes over a new key-group range at a rescale barrier: no state moves.
+    public func reassign(keyGroups range: Range<Int>, watermark: Int64) throws(StreamError) {
+        ownedKeyGroups = range
+        self.watermark = max(self.watermark, watermark)
+        try recoverNextFire()
     }
 
     public func process(_ batch: Batch, into out: inout Output) throws(StreamError) {

@@ -55,19 +55,27 @@ public final class WindowOperator: StreamOperator {
         try recoverPendingWindows()
     }
 
-    /// Rebuilds the set of open windows from state (after a restart or a key-group reassignment).
+    /// Rebuilds the open and the fired-but-kept windows from state (after a restart or a key-group
+    /// reassignment): a window the watermark has passed has fired, and is kept only for allowed lateness.
     private func recoverPendingWindows() throws(StreamError) {
         pendingEnds.removeAll()
+        firedEnds.removeAll()
         try table.scan(keyGroups: ownedKeyGroups) { (k: [UInt8], _: [UInt8]) throws(StreamError) -> Bool in
-            pendingEnds.insert(StateKey.namespace(of: k))
+            let end = StateKey.namespace(of: k)
+            if end - 1 <= watermark {
+                if firedEnds[end] == nil { firedEnds[end] = [] }
+            } else {
+                pendingEnds.insert(end)
+            }
             return true
         }
     }
 
-    /// Takes over a new key-group range (parallelism change at a barrier): no state moves.
-    public func reassign(keyGroups range: Range<Int>) throws(StreamError) {
+    /// Takes over a new key-group range at a rescale barrier: no state moves. Late updates to fired windows
+    /// not yet re-fired are re-fired at the barrier by the worker (`onWatermark` again) before this runs.
+    public func reassign(keyGroups range: Range<Int>, watermark: Int64) throws(StreamError) {
         ownedKeyGroups = range
-        firedEnds.removeAll()
+        self.watermark = max(self.watermark, watermark)
         cache.removeAll()
         try recoverPendingWindows()
     }
