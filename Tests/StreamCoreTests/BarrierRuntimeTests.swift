@@ -212,3 +212,39 @@ func same(_ a: [String], _ b: [String], sourceLocation: Testing.SourceLocation =
     Issue.record("\(a.count) rows vs \(b.count): \(missing) missing, \(extra) unexpected", sourceLocation: sourceLocation)
     return false
 }
+
+/// Knobs that need no barrier apply from the workers' next loop when the live profile is swapped.
+@Suite struct LiveProfileTests {
+    @Test func batchSizeAndChannelBoundChangeWhileTheJobRuns() throws {
+        let gen = GeneratorSpec(seed: 4, rows: 60_000, keys: 10, splits: 1)
+        let spec = PipelineSpec(
+            name: "live", schema: ordersSchema, source: SourceSpec(kind: .generator(gen)), operators: [],
+            sink: SinkSpec(kind: .null))
+        let sink = RecordingSink()
+        sink.held.store(true, ordering: .releasing)
+        let profile = Profile(name: "a", parallelism: 1, batchSize: 1_000, channelCapacity: 2)
+        let plan = try JobPlanner.plan(
+            spec, profile: profile, parts: .init(source: GeneratorSource(spec: gen), sink: sink, state: MemoryStateBackend()))
+        let job = Job(plan: plan, badRecords: try BadRecordHandler(policy: .fail))
+        try job.start()
+        try eventually("the source blocks") {
+            job.snapshot().workers.first { $0.stage == "source" }!.backPressuredNs > 0
+        }
+        #expect(job.snapshot().workers.first { $0.stage == "sink" }!.inputCapacity == 2)
+        let readBefore = job.rowsReadTotal
+        var next = profile
+        next.name = "b"
+        next.batchSize = 100
+        next.channelCapacity = 8
+        job.updateProfile(next)
+        #expect(job.snapshot().workers.first { $0.stage == "sink" }!.inputCapacity == 8)
+        sink.held.store(false, ordering: .releasing)
+        try job.wait()
+        let sizes = sink.log(0).compactMap { e -> Int? in if case .rows(let r) = e { r.count } else { nil } }
+        #expect(sizes.reduce(0, +) == 60_000)
+        // What was read before the swap went in batches of 1,000; everything after in batches of 100.
+        #expect(sizes.prefix(readBefore / 1_000).allSatisfy { $0 == 1_000 })
+        #expect(sizes.suffix(100).allSatisfy { $0 == 100 })
+        #expect(sizes.filter { $0 == 100 }.count >= (60_000 - readBefore - 1_000) / 100)
+    }
+}
