@@ -37,6 +37,13 @@ extension StreamOperator {
     public func takeLateRows() -> Int64 { 0 }
 }
 
+/// An operator with keyed state: a worker owns a contiguous range of key groups and can be handed another
+/// at a barrier (a parallelism change). State stays where it is (key groups prefix every key); the
+/// operator keeps its watermark and finds the timers and bookkeeping of the new range in state.
+public protocol KeyedStreamOperator: StreamOperator {
+    func reassign(keyGroups: Range<Int>) throws(StreamError)
+}
+
 /// Keeps rows where the predicate is true. Stateless.
 public final class FilterOperator: StreamOperator {
     let predicate: CompiledExpression

@@ -1,10 +1,12 @@
 /// Tumbling and sliding event-time windows over the current key, with aggregates.
 ///
-/// State: one entry per (key, window) at `keyGroup | key | windowEnd` holding the accumulators. Each batch
-/// is pre-aggregated in memory, merged into state with one `multiGet` and one `write`. When the watermark
-/// passes a window's end the worker scans the key groups it owns, emits the due windows and deletes them
-/// (after `allowed_lateness`), so state holds only open windows.
-public final class WindowOperator: StreamOperator {
+/// State: one entry per (key, window) at `keyGroup | windowEnd | key` holding the accumulators, and a
+/// timer per (key group, window end) (`WindowTimers`). Each batch is pre-aggregated in memory, merged into
+/// state with one `multiGet` and one `write`. When the watermark passes a window's end the worker reads
+/// that window's entries in the key groups its timers name (one seek each), emits them and removes the
+/// window with one range deletion per key group (after `allowed_lateness`), so a firing costs what it
+/// fires, whatever else the state holds.
+public final class WindowOperator: KeyedStreamOperator {
     let key: KeyColumns
     let timeIndex: Int
     let sizeMs: Int64
@@ -19,12 +21,14 @@ public final class WindowOperator: StreamOperator {
 
     private var ownedKeyGroups: Range<Int>
     private var watermark: Int64 = .min
-    /// Ends of windows that hold state and have not fired.
-    private var pendingEnds: Set<Int64> = []
-    /// Ends of windows that fired but are kept for allowed lateness, with keys updated since firing.
-    private var firedEnds: [Int64: Set<[UInt8]>] = [:]
+    private var timers = WindowTimers()
+    /// Keys of fired windows (still within allowed lateness) updated since they fired: fired again.
+    private var updatedSinceFiring: [Int64: Set<[UInt8]>] = [:]
     private var lateRows: Int64 = 0
     private var windowsFired: Int64 = 0
+    /// Entries the store stepped over to fire, and rows fired: their ratio is the cost of a firing.
+    private var fireEntriesVisited: Int64 = 0
+    private var fireRows: Int64 = 0
     private var cache: StateCache
 
     public init(
@@ -52,24 +56,20 @@ public final class WindowOperator: StreamOperator {
         self.allowedLatenessMs = allowedLatenessMs
         self.lateOutput = lateOutput
         self.outputSchema = WindowOperator.outputSchema(key: key, aggregates: aggregates)
-        try recoverPendingWindows()
+        try timers.load(from: table, keyGroups: ownedKeyGroups)
     }
 
-    /// Rebuilds the set of open windows from state (after a restart or a key-group reassignment).
-    private func recoverPendingWindows() throws(StreamError) {
-        pendingEnds.removeAll()
-        try table.scan(keyGroups: ownedKeyGroups) { (k: [UInt8], _: [UInt8]) throws(StreamError) -> Bool in
-            pendingEnds.insert(StateKey.namespace(of: k))
-            return true
-        }
-    }
-
-    /// Takes over a new key-group range (parallelism change at a barrier): no state moves.
+    /// Takes over a new key-group range (parallelism change at a barrier): no state moves. The timers of
+    /// the new range come from state, so windows another worker opened or fired are found; the watermark
+    /// stays.
     public func reassign(keyGroups range: Range<Int>) throws(StreamError) {
         ownedKeyGroups = range
-        firedEnds.removeAll()
+        updatedSinceFiring = updatedSinceFiring.compactMapValues { keys in
+            let mine = keys.filter { range.contains(StateKey.keyGroup(of: $0)) }
+            return mine.isEmpty ? nil : mine
+        }
         cache.removeAll()
-        try recoverPendingWindows()
+        try timers.load(from: table, keyGroups: range)
     }
 
     public func process(_ batch: Batch, into out: inout Output) throws(StreamError) {
@@ -117,11 +117,8 @@ public final class WindowOperator: StreamOperator {
             cache.put(keys[s], value)
             write.put(keys[s], value)
             let end = slots.namespaces[s]
-            if firedEnds[end] != nil {
-                firedEnds[end]!.insert(keys[s])
-            } else {
-                pendingEnds.insert(end)
-            }
+            timers.noteState(end: end, keyGroup: keyGroups.keyGroup(hash: slots.hashes[s]), into: &write)
+            if timers.isFired(end) { updatedSinceFiring[end, default: []].insert(keys[s]) }
         }
         try table.write(write)
     }
@@ -152,53 +149,62 @@ public final class WindowOperator: StreamOperator {
     }
 
     private func fire(upTo wm: Int64, into out: inout Output) throws(StreamError) {
-        let due = Set(pendingEnds.filter { $0 - 1 <= wm })
-        let refire = firedEnds.filter { !$0.value.isEmpty }
-        let expire = Set(firedEnds.keys.filter { $0 - 1 + allowedLatenessMs <= wm })
-        guard !due.isEmpty || !refire.isEmpty || !expire.isEmpty else { return }
+        let due = timers.due(watermark: wm)
+        let expire = timers.expired(watermark: wm, latenessMs: allowedLatenessMs)
+        guard !due.isEmpty || !updatedSinceFiring.isEmpty || !expire.isEmpty else { return }
 
-        var columns = outputSchema.fields.map { Column(type: $0.type) }
-        var rows = 0
-        var deletes = StateWriteBatch()
+        var write = StateWriteBatch()
         var emitted: [(end: Int64, key: [UInt8], value: [UInt8])] = []
-        try table.scan(keyGroups: ownedKeyGroups) { (k: [UInt8], v: [UInt8]) throws(StreamError) -> Bool in
-            let end = StateKey.namespace(of: k)
-            if due.contains(end) || refire[end]?.contains(k) == true {
-                emitted.append((end, k, v))
+        for end in due {
+            let keep = end - 1 + allowedLatenessMs > wm
+            for g in timers.fire(end: end, keep: keep, into: &write).sorted() {
+                let visited = try table.scan(keyGroup: g, namespaces: end...end) {
+                    (k: [UInt8], v: [UInt8]) throws(StreamError) -> Bool in
+                    emitted.append((end, k, v))
+                    if !keep { cache.remove(k) }
+                    return true
+                }
+                fireEntriesVisited += Int64(visited)
+                if !keep { write.deleteNamespace(end, keyGroup: g) }
             }
-            if (due.contains(end) || expire.contains(end)) && end - 1 + allowedLatenessMs <= wm {
-                deletes.delete(k)
-                cache.remove(k)
-            }
-            return true
         }
+        windowsFired += Int64(due.count)
+        // Late updates to fired windows: read exactly the keys that changed.
+        for (end, updated) in updatedSinceFiring.sorted(by: { $0.key < $1.key }) {
+            let keys = Array(updated)
+            for (k, v) in zip(keys, try read(keys)) {
+                if let v { emitted.append((end, k, v)) }
+            }
+            fireEntriesVisited += Int64(keys.count)
+        }
+        updatedSinceFiring.removeAll()
+        for end in expire {
+            for g in timers.expire(end: end, into: &write) { write.deleteNamespace(end, keyGroup: g) }
+        }
+        if !write.isEmpty { try table.write(write) }
+        guard !emitted.isEmpty else { return }
+
         // Emit in a deterministic order: by window, then by key bytes.
         emitted.sort { $0.end != $1.end ? $0.end < $1.end : $0.key.lexicographicallyPrecedes($1.key) }
+        var columns = outputSchema.fields.map { Column(type: $0.type) }
+        let base = key.fields.count
         for e in emitted {
             key.decode(StateKey.key(of: e.key), into: &columns)
             let accs = try AccumulatorCodec.decode(e.value, count: aggregates.count).accs
-            let base = key.fields.count
             columns[base].int64s.append(e.end - sizeMs)
             columns[base].markLastValid()
             columns[base + 1].int64s.append(e.end)
             columns[base + 1].markLastValid()
             for (a, agg) in aggregates.enumerated() { agg.output(accs[a], into: &columns[base + 2 + a]) }
-            rows += 1
         }
-        for end in due {
-            pendingEnds.remove(end)
-            if end - 1 + allowedLatenessMs > wm { firedEnds[end] = [] }
-        }
-        for end in refire.keys { firedEnds[end] = [] }
-        for end in expire { firedEnds.removeValue(forKey: end) }
-        windowsFired += Int64(due.count)
-        if !deletes.isEmpty { try table.write(deletes) }
-        if rows > 0 { out.emit(Batch(schema: outputSchema, columns: columns)) }
+        fireRows += Int64(emitted.count)
+        out.emit(Batch(schema: outputSchema, columns: columns))
     }
 
     public func metrics() -> [String: Int64] {
         [
-            "open_windows": Int64(pendingEnds.count), "windows_fired": windowsFired,
+            "open_windows": Int64(timers.pendingCount), "windows_fired": windowsFired,
+            "fire_entries_visited": fireEntriesVisited, "fire_rows": fireRows,
             "state_cache_hits": cache.hits, "state_cache_misses": cache.misses,
         ]
     }
@@ -218,8 +224,3 @@ extension WindowOperator {
     }
 }
 
-/// Appends a namespace in the sign-flipped big-endian layout of `StateKey`.
-@inline(__always)
-func appendNamespace(_ namespace: Int64, _ out: inout [UInt8]) {
-    appendBE(UInt64(bitPattern: namespace) ^ (1 << 63), &out)
-}
