@@ -47,7 +47,9 @@ import Testing
         var out = Output()
         var watermark = Int64.min
         for (phase, (batches, wm)) in phases().enumerated() {
-            // The barrier: keep the first workers with new ranges, drop or add the rest.
+            // The barrier (each worker's `onBarrier`, then the rescale): keep the first workers with new
+            // ranges, drop or add the rest.
+            for op in ops { try op.onBarrier(Barrier(id: Int64(phase)), into: &out) }
             let p = parallelisms[phase]
             if ops.count > p { ops.removeLast(ops.count - p) }
             for w in ops.indices { try ops[w].reassign(keyGroups: groups.range(worker: w, parallelism: p)) }
@@ -87,13 +89,14 @@ import Testing
         ]
     }
 
-    @Test(arguments: [Int64(0), 120_000])
-    func tumblingWindowsGiveTheSameOutputRescaled(latenessMs: Int64) throws {
+    /// With and without allowed lateness; with a write-back buffer (flushed at the barrier) and without.
+    @Test(arguments: [(Int64(0), 0), (120_000, 0), (0, 1 << 20), (120_000, 1 << 20)])
+    func tumblingWindowsGiveTheSameOutputRescaled(latenessMs: Int64, bufferBytes: Int) throws {
         let aggs = try Self.aggregates()
         try Self.expectSameOutputRescaled { table, range in
             try WindowOperator(
                 key: Self.key, timeIndex: 1, kind: .tumbling(sizeMs: 60_000), aggregates: aggs, table: table,
-                keyGroups: Self.groups, ownedKeyGroups: range, allowedLatenessMs: latenessMs)
+                keyGroups: Self.groups, ownedKeyGroups: range, allowedLatenessMs: latenessMs, cacheBytes: bufferBytes)
         }
     }
 

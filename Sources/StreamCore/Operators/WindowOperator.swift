@@ -1,8 +1,10 @@
 /// Tumbling and sliding event-time windows over the current key, with aggregates.
 ///
 /// State: one entry per (key, window) at `keyGroup | windowEnd | key` holding the accumulators, and a
-/// timer per (key group, window end) (`WindowTimers`). Each batch is pre-aggregated in memory, merged into
-/// state with one `multiGet` and one `write`. When the watermark passes a window's end the worker reads
+/// timer per (key group, window end) (`WindowTimers`). Each batch is pre-aggregated in memory and merged
+/// in place into the worker's `WindowBuffer` (keys it does not hold are read with one `multiGet`); the
+/// buffer is written to the table at a barrier or when over capacity. When the watermark passes a window's
+/// end the worker takes its entries from the buffer and reads
 /// that window's entries in the key groups its timers name (one seek each), emits them and deletes them
 /// (after `allowed_lateness`), so a firing costs what it fires, whatever else the state holds.
 public final class WindowOperator: KeyedStreamOperator {
@@ -28,14 +30,14 @@ public final class WindowOperator: KeyedStreamOperator {
     /// Entries the store stepped over to fire, and rows fired: their ratio is the cost of a firing.
     private var fireEntriesVisited: Int64 = 0
     private var fireRows: Int64 = 0
-    private var cache: StateCache
+    private var buffer: WindowBuffer
 
     public init(
         key: KeyColumns, timeIndex: Int, kind: WindowKind, aggregates: [BoundAggregate], table: any KeyedStateTable,
         keyGroups: KeyGroups, ownedKeyGroups: Range<Int>, allowedLatenessMs: Int64, cacheBytes: Int = 0,
         lateOutput: (@Sendable (Batch) -> Void)? = nil
     ) throws(StreamError) {
-        cache = StateCache(capacityBytes: cacheBytes)
+        buffer = WindowBuffer(capacityBytes: cacheBytes)
         switch kind {
         case .tumbling(let size):
             sizeMs = size
@@ -62,12 +64,12 @@ public final class WindowOperator: KeyedStreamOperator {
     /// the new range come from state, so windows another worker opened or fired are found; the watermark
     /// stays.
     public func reassign(keyGroups range: Range<Int>) throws(StreamError) {
+        try flush(drop: true)
         ownedKeyGroups = range
         updatedSinceFiring = updatedSinceFiring.compactMapValues { keys in
             let mine = keys.filter { range.contains(StateKey.keyGroup(of: $0)) }
             return mine.isEmpty ? nil : mine
         }
-        cache.removeAll()
         try timers.load(from: table, keyGroups: range)
     }
 
@@ -103,38 +105,54 @@ public final class WindowOperator: KeyedStreamOperator {
         guard slots.count > 0 else { return }
 
         let keys = slots.stateKeys(batch, key: key, keyGroups: keyGroups)
-        let existing = try read(keys)
+        // Keys the buffer does not hold come from the table, in one read.
+        var missing: [Int] = []
+        for s in 0..<slots.count where !buffer.contains(keys[s], end: slots.namespaces[s]) { missing.append(s) }
+        var stored = [[Accumulator]?](repeating: nil, count: slots.count)
+        if !missing.isEmpty {
+            let values = try table.multiGet(missing.map { keys[$0] })
+            for (j, s) in missing.enumerated() {
+                if let v = values[j] { stored[s] = try AccumulatorCodec.decode(v, count: aggregates.count).accs }
+            }
+        }
         var write = StateWriteBatch()
         for s in 0..<slots.count {
-            var accs = slots.accumulators[s]
-            if let old = existing[s] {
-                var stored = try AccumulatorCodec.decode(old, count: aggregates.count).accs
-                for a in aggregates.indices { aggregates[a].merge(&stored[a], accs[a]) }
-                accs = stored
-            }
-            let value = AccumulatorCodec.encode(accs)
-            cache.put(keys[s], value)
-            write.put(keys[s], value)
             let end = slots.namespaces[s]
+            buffer.merge(
+                slots.accumulators[s], key: keys[s], end: end, stored: .some(stored[s]), aggregates: aggregates)
             timers.noteState(end: end, keyGroup: keyGroups.keyGroup(hash: slots.hashes[s]), into: &write)
             if timers.isFired(end) { updatedSinceFiring[end, default: []].insert(keys[s]) }
         }
-        try table.write(write)
+        if buffer.isOverCapacity { buffer.flush(into: &write, drop: true) }
+        if !write.isEmpty { try table.write(write) }
     }
 
-    /// Values of `keys`: from the worker cache where it has them, the rest with one `multiGet`.
-    private func read(_ keys: [[UInt8]]) throws(StreamError) -> [[UInt8]?] {
-        guard cache.capacityBytes > 0 else { return try table.multiGet(keys) }
-        var values = [[UInt8]?](repeating: nil, count: keys.count)
+    /// Current accumulators of `keys` in window `end`: the buffer's, else the table's.
+    private func current(_ keys: [[UInt8]], end: Int64) throws(StreamError) -> [[Accumulator]?] {
+        var out = [[Accumulator]?](repeating: nil, count: keys.count)
         var missing: [Int] = []
         for (i, k) in keys.enumerated() {
-            if let v = cache.get(k) { values[i] = v } else { missing.append(i) }
+            if let e = buffer.entry(k, end: end) { out[i] = e.accs } else { missing.append(i) }
         }
         if !missing.isEmpty {
-            let fetched = try table.multiGet(missing.map { keys[$0] })
-            for (j, i) in missing.enumerated() { values[i] = fetched[j] }
+            let values = try table.multiGet(missing.map { keys[$0] })
+            for (j, i) in missing.enumerated() {
+                if let v = values[j] { out[i] = try AccumulatorCodec.decode(v, count: aggregates.count).accs }
+            }
         }
-        return values
+        return out
+    }
+
+    /// Writes the buffer's changes to the table (and empties it when `drop`).
+    private func flush(drop: Bool) throws(StreamError) {
+        var write = StateWriteBatch()
+        buffer.flush(into: &write, drop: drop)
+        if !write.isEmpty { try table.write(write) }
+    }
+
+    /// A barrier: everything this worker changed is in the table, so a snapshot or a rescale sees it.
+    public func onBarrier(_ barrier: Barrier, into out: inout Output) throws(StreamError) {
+        try flush(drop: false)
     }
 
     public func onWatermark(_ watermark: Int64, into out: inout Output) throws(StreamError) {
@@ -153,35 +171,50 @@ public final class WindowOperator: KeyedStreamOperator {
         guard !due.isEmpty || !updatedSinceFiring.isEmpty || !expire.isEmpty else { return }
 
         var write = StateWriteBatch()
-        var emitted: [(end: Int64, key: [UInt8], value: [UInt8])] = []
+        var emitted: [(end: Int64, key: [UInt8], accs: [Accumulator])] = []
         for end in due {
             let keep = end - 1 + allowedLatenessMs > wm
+            let held = buffer.take(end: end)
             for g in timers.fire(end: end, keep: keep, into: &write).sorted() {
+                // What the buffer does not hold was written earlier: read it back from the table.
                 let visited = try table.scan(keyGroup: g, namespaces: end...end) {
                     (k: [UInt8], v: [UInt8]) throws(StreamError) -> Bool in
-                    emitted.append((end, k, v))
-                    if !keep { removeFired(k, &write) }
+                    if held[k] == nil {
+                        emitted.append((end, k, try AccumulatorCodec.decode(v, count: aggregates.count).accs))
+                        if !keep { write.delete(k) }
+                    }
                     return true
                 }
                 fireEntriesVisited += Int64(visited)
+            }
+            fireEntriesVisited += Int64(held.count)
+            for (k, e) in held {
+                emitted.append((end, k, e.accs))
+                if keep {
+                    // Late rows within allowed lateness read it from the table.
+                    if e.dirty { write.put(k, AccumulatorCodec.encode(e.accs)) }
+                } else if e.stored {
+                    write.delete(k)
+                }
             }
         }
         windowsFired += Int64(due.count)
         // Late updates to fired windows: read exactly the keys that changed.
         for (end, updated) in updatedSinceFiring.sorted(by: { $0.key < $1.key }) {
             let keys = Array(updated)
-            for (k, v) in zip(keys, try read(keys)) {
-                if let v { emitted.append((end, k, v)) }
+            for (k, accs) in zip(keys, try current(keys, end: end)) {
+                if let accs { emitted.append((end, k, accs)) }
             }
             fireEntriesVisited += Int64(keys.count)
         }
         updatedSinceFiring.removeAll()
         for end in expire {
+            for (k, e) in buffer.take(end: end) where e.stored { write.delete(k) }
             for g in timers.expire(end: end, into: &write) {
                 fireEntriesVisited += Int64(
                     try table.scan(keyGroup: g, namespaces: end...end) {
                         (k: [UInt8], _: [UInt8]) throws(StreamError) -> Bool in
-                        removeFired(k, &write)
+                        write.delete(k)
                         return true
                     })
             }
@@ -195,7 +228,7 @@ public final class WindowOperator: KeyedStreamOperator {
         let base = key.fields.count
         for e in emitted {
             key.decode(StateKey.key(of: e.key), into: &columns)
-            let accs = try AccumulatorCodec.decode(e.value, count: aggregates.count).accs
+            let accs = e.accs
             columns[base].int64s.append(e.end - sizeMs)
             columns[base].markLastValid()
             columns[base + 1].int64s.append(e.end)
@@ -206,20 +239,12 @@ public final class WindowOperator: KeyedStreamOperator {
         out.emit(Batch(schema: outputSchema, columns: columns))
     }
 
-    /// Removes a fired entry. A point delete, not a range deletion per key group: its tombstone sorts
-    /// before every later window's entries, so no later firing's seek walks it (RocksDB 7.8 re-fragments
-    /// all range tombstones of a memtable on the next read after each new one, 22 % of a run's time).
-    @inline(__always)
-    private func removeFired(_ key: [UInt8], _ write: inout StateWriteBatch) {
-        write.delete(key)
-        cache.remove(key)
-    }
-
     public func metrics() -> [String: Int64] {
         [
             "open_windows": Int64(timers.pendingCount), "windows_fired": windowsFired,
             "fire_entries_visited": fireEntriesVisited, "fire_rows": fireRows,
-            "state_cache_hits": cache.hits, "state_cache_misses": cache.misses,
+            "state_cache_hits": buffer.hits, "state_cache_misses": buffer.misses,
+            "buffered_windows": Int64(buffer.count),
         ]
     }
 
