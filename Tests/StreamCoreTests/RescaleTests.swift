@@ -89,8 +89,9 @@ import Testing
         ]
     }
 
-    /// With and without allowed lateness; with a write-back buffer (flushed at the barrier) and without.
-    @Test(arguments: [(Int64(0), 0), (120_000, 0), (0, 1 << 20), (120_000, 1 << 20)])
+    /// With and without allowed lateness; without a write-back buffer, with one flushed at the barrier,
+    /// and with one so small that it evicts windows all the time.
+    @Test(arguments: [(Int64(0), 0), (120_000, 0), (0, 1 << 20), (120_000, 1 << 20), (0, 4_096), (120_000, 4_096)])
     func tumblingWindowsGiveTheSameOutputRescaled(latenessMs: Int64, bufferBytes: Int) throws {
         let aggs = try Self.aggregates()
         try Self.expectSameOutputRescaled { table, range in

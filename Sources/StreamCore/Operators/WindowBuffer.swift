@@ -75,6 +75,15 @@ struct WindowBuffer {
         }
     }
 
+    /// Over capacity: writes and drops whole windows, the latest ends first, until a quarter of the
+    /// capacity is free again (emptying it all would make the worker read its hot windows back).
+    mutating func evict(into write: inout StateWriteBatch) {
+        for end in byEnd.keys.sorted(by: >) {
+            guard bytes > capacityBytes - capacityBytes / 4 else { break }
+            for (k, e) in take(end: end) where e.dirty { write.put(k, AccumulatorCodec.encode(e.accs)) }
+        }
+    }
+
     /// Drops the entries of key groups outside `range` (after they were flushed).
     mutating func removeAll() {
         byEnd.removeAll()

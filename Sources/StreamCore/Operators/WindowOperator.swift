@@ -123,7 +123,7 @@ public final class WindowOperator: KeyedStreamOperator {
             timers.noteState(end: end, keyGroup: keyGroups.keyGroup(hash: slots.hashes[s]), into: &write)
             if timers.isFired(end) { updatedSinceFiring[end, default: []].insert(keys[s]) }
         }
-        if buffer.isOverCapacity { buffer.flush(into: &write, drop: true) }
+        if buffer.isOverCapacity { buffer.evict(into: &write) }
         if !write.isEmpty { try table.write(write) }
     }
 
