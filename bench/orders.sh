@@ -47,7 +47,7 @@ job() {
     rm -rf "$out"
     mkdir -p "$out"
     sed "$@" -e "s#OUTDIR#$out#g" "$yaml" > "$out.yaml"
-    /usr/bin/time -o "$out.time" -f "%e %U %S %M" $S run "$out.yaml" --progress off --until caught-up $PAR \
+    /usr/bin/time -o "$out.time" -f "%e %U %S %M" $S run "$out.yaml" --progress off --until caught-up $PAR ${JOBFLAGS:-} \
         > /dev/null 2> "$out.log" || { cat "$out.log"; exit 1; }
     local windows
     windows=$(find "$out/orders" -name 'part-*' -exec cat {} + | wc -l)
@@ -75,6 +75,9 @@ job bench/orders-kafka.yaml orders-kafka-rocksdb "$ROWS" "$WORK/kafka" -e "s#BRO
     | tee "$WORK/kafka.line"
 awk -v k="$(awk '{print $1}' "$WORK/kcat.time")" '{ for (i = 1; i <= NF; i++) if ($i ~ /^seconds=/) {
     split($i, a, "="); printf "orders_kafka_rate_vs_kcat=%.1f%%\n", k / a[2] * 100 } }' "$WORK/kafka.line"
+# The backfill profile (parallelism 2, 8192-row batches, 256 MiB of prefetch asked per consumer).
+JOBFLAGS="--profile backfill" job bench/orders-kafka.yaml orders-kafka-rocksdb-backfill "$ROWS" "$WORK/kafka-backfill" \
+    -e "s#BROKER#$BROKER#" -e "s#BACKEND#rocksdb#"
 kill $BROKER_PID 2> /dev/null || true
 wait $BROKER_PID 2> /dev/null || true
 
