@@ -71,7 +71,8 @@ public final class JobAssembly {
             source = KafkaSourceConnector(
                 spec: k, bootstrap: address,
                 decoderFactory: { schema in RecordDecoders.make(format: format, schema: schema) },
-                eventTimeFromKafkaTimestamp: spec.source.eventTime?.field == KafkaSourceConnector.timestampField)
+                eventTimeFromKafkaTimestamp: spec.source.eventTime?.field == KafkaSourceConnector.timestampField,
+                prefetchBudgetBytes: KafkaPrefetch.budgetBytes(stateMemoryBytes: spec.state.memoryBytes))
         }
 
         // The schema reaching the sink is the last stage's output; plan once with a placeholder sink to learn it.

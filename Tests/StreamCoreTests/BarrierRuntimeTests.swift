@@ -134,7 +134,7 @@ import Testing
 
 /// A stage rescaled at barriers mid-stream gives the same output as an unscaled run: key-group ranges move,
 /// state does not, and no window fires twice or is lost.
-@Suite struct RescaleTests {
+@Suite struct RescaleAtBarrierTests {
     static let gen = GeneratorSpec(seed: 21, rows: 30_000, keys: 400, skew: 1.1, disorderMs: 0, stepMs: 500, splits: 1)
 
     func spec(_ window: WindowKind, lateness: Int64 = 0) -> PipelineSpec {

@@ -42,6 +42,16 @@ extension StreamOperator {
     public func reassign(keyGroups: Range<Int>, watermark: Int64) throws(StreamError) {}
 }
 
+/// An operator with keyed state: a worker owns a contiguous range of key groups and can be handed another
+/// at a barrier (a parallelism change). State stays where it is (key groups prefix every key); the
+/// operator keeps its watermark and finds the timers and bookkeeping of the new range in state.
+public protocol KeyedStreamOperator: StreamOperator {}
+
+extension KeyedStreamOperator {
+    /// Takes over `keyGroups` keeping the operator's own watermark.
+    public func reassign(keyGroups: Range<Int>) throws(StreamError) { try reassign(keyGroups: keyGroups, watermark: .min) }
+}
+
 /// Keeps rows where the predicate is true. Stateless.
 public final class FilterOperator: StreamOperator {
     let predicate: CompiledExpression

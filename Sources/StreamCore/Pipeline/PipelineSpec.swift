@@ -363,8 +363,8 @@ public struct StateSpec: Sendable, Hashable {
     public var memoryBytes: Int64
     /// Block cache size; nil derives it from the budget, 0 disables the block cache (`block_cache: off`).
     public var blockCacheBytes: Int64?
-    /// The per-worker read caches in front of RocksDB, all workers together; taken out of `memoryBytes`.
-    /// nil derives it (a sixteenth of the budget), 0 turns them off (`worker_cache: off`).
+    /// The per-worker write-back buffers of window accumulators, all workers together; taken out of
+    /// `memoryBytes`. nil derives it (a sixteenth of the budget), 0 turns them off (`worker_cache: off`).
     public var workerCacheBytes: Int64?
 
     public init(
@@ -378,10 +378,9 @@ public struct StateSpec: Sendable, Hashable {
         self.workerCacheBytes = workerCacheBytes
     }
 
-    /// What the worker caches get: nothing for the in-memory backend (state is already in memory).
+    /// What the worker buffers get, with either backend (the buffer saves the table's writes and lookups).
     public var effectiveWorkerCacheBytes: Int64 {
-        guard backend == .rocksdb else { return 0 }
-        return min(workerCacheBytes ?? memoryBytes / 16, memoryBytes / 2)
+        min(workerCacheBytes ?? memoryBytes / 16, memoryBytes / 2)
     }
 }
 

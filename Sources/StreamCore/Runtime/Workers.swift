@@ -163,7 +163,7 @@ struct OperatorWorker {
                 job.barriers.acknowledge(barrier.id, task: task)
                 emitter.barrierPassed(barrier.id)
                 if let change = job.rescale(at: barrier.id, stage: stage) {
-                    guard try takePart(in: change, out: &out) else { return }
+                    guard try takePart(in: change, barrier: barrier, out: &out) else { return }
                 }
             case .abort(let id):
                 job.barriers.decline(id)
@@ -183,12 +183,15 @@ struct OperatorWorker {
 
     /// An old worker at its rescale barrier: re-fire late updates so nothing operator-local is left, meet
     /// the stage's other workers, then take the new key-group range — or retire. False: stop this thread.
-    private func takePart(in change: Rescale, out: inout Output) throws(StreamError) -> Bool {
+    private func takePart(in change: Rescale, barrier: Barrier, out: inout Output) throws(StreamError) -> Bool {
         let wm = input.watermarks.current
         if wm > .min {
             try op.onWatermark(wm, into: &out)
             for b in out.take() where !emitter.send(b) { return false }
         }
+        // Whatever that firing buffered goes to state before another worker may read it.
+        try op.onBarrier(barrier, into: &out)
+        for b in out.take() where !emitter.send(b) { return false }
         let job = self.job
         guard change.arrive(watermarks: input.watermarks, nowNs: { job.clock.monotonicNs() }, failed: { job.failed })
         else { return false }
