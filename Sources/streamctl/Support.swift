@@ -87,11 +87,7 @@ func fflushStdout() { fflush(nil) }
 /// Loads a pipeline and resolves its profile; prints every error and maps it to exit code 2.
 func loadPipeline(_ file: String, profile name: String?) throws(ExitCode) -> (spec: PipelineSpec, profile: Profile) {
     do throws(PipelineErrors) {
-        let spec = try PipelineLoader.load(path: file)
-        let profile = try ProfileLoader.resolve(
-            name: name ?? spec.profiles.initial, spec: spec,
-            searchDirectories: ProfileLoader.defaultSearchDirectories(pipelineFile: file))
-        return (spec, profile)
+        return try PipelineLoader.loadResolved(path: file, profile: name)
     } catch {
         log(render(error))
         throw ExitCode(Exit.config.rawValue)
