@@ -31,6 +31,10 @@ let package = Package(
         .target(name: "StreamSinks", dependencies: ["StreamCore"]),
         // Allocator statistics, metrics rendering.
         .target(name: "StreamOps", dependencies: ["StreamCore", "CJemalloc"]),
+        // The job's lifecycle: assembly of the parts, start, supervision, stop, restart, the summary.
+        .target(
+            name: "StreamRunner",
+            dependencies: ["StreamCore", "StreamPipeline", "StreamKafka", "StreamState", "StreamSinks", "StreamOps"]),
         // jemalloc's configuration for the executable (the `malloc_conf` symbol).
         .target(name: "CMallocConf"),
         .executableTarget(
@@ -38,6 +42,7 @@ let package = Package(
             dependencies: [
                 "CMallocConf",
                 "StreamCore", "StreamPipeline", "StreamKafka", "StreamState", "StreamSinks", "StreamOps",
+                "StreamRunner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // jemalloc linked into the executable replaces glibc malloc for the whole process.
@@ -50,6 +55,9 @@ let package = Package(
         .testTarget(name: "StreamKafkaTests", dependencies: ["StreamKafka", "StreamCore", "CRdKafka"]),
         .testTarget(name: "StreamStateTests", dependencies: ["StreamState", "StreamCore", "StreamOps"]),
         .testTarget(name: "StreamSinksTests", dependencies: ["StreamSinks", "StreamCore"]),
+        .testTarget(
+            name: "StreamRunnerTests",
+            dependencies: ["StreamRunner", "StreamPipeline", "StreamCore", "StreamKafka", "StreamState"]),
         .testTarget(name: "EndToEndTests", dependencies: ["StreamCore"]),
     ],
     swiftLanguageModes: [.v6],
