@@ -174,7 +174,7 @@ extension SpecReader {
         let path = "source.event_time"
         guard
             let e = checker.mapping(
-                node, path, allowed: ["field", "max_disorder", "idle_timeout"],
+                node, path, allowed: ["field", "max_disorder", "idle_timeout", "max_ahead", "max_late_share"],
                 required: needsField ? ["field"] : [])
         else { return nil }
         var spec = EventTimeSpec(field: nil)
@@ -193,6 +193,34 @@ extension SpecReader {
         if let n = e["idle_timeout"], let v = checker.duration(n, e.sub("idle_timeout"), positive: true) {
             spec.idleTimeoutMs = v
         }
+        if let n = e["max_ahead"] {
+            if n.scalar?.string == "off" {
+                spec.maxAheadMs = nil
+            } else if let v = checker.duration(n, e.sub("max_ahead"), positive: true) {
+                spec.maxAheadMs = v
+            }
+        }
+        if let n = e["max_late_share"] {
+            if n.scalar?.string == "off" {
+                spec.maxLateShare = nil
+            } else if let v = readShare(n, e.sub("max_late_share")) {
+                spec.maxLateShare = v
+            }
+        }
         return spec
+    }
+
+    /// A share written as a percentage (`10%`) or a fraction (`0.1`), between 0 and 1.
+    func readShare(_ node: Node, _ path: String) -> Double? {
+        var text = node.scalar?.string ?? ""
+        let percent = text.hasSuffix("%")
+        if percent { text.removeLast() }
+        guard let v = Double(text), v.isFinite, v >= 0, v <= (percent ? 100 : 1) else {
+            checker.report(
+                node, "invalid share \(checker.describe(node)) for `\(path)`",
+                help: "write a percentage (`10%`), a fraction between 0 and 1 (`0.1`), or `off`")
+            return nil
+        }
+        return percent ? v / 100 : v
     }
 }

@@ -165,7 +165,7 @@ import Testing
     @Test func binaryFileAsPipelineFileSaysItIsNotYAMLText() {
         let dir = TempDir()
         let path = "\(dir.path)/x.yaml"
-        FileManager.default.createFile(atPath: path, contents: Data([0x7F, 0x45, 0x4C, 0x46, 0x00, 0xFF, 0xFE]))
+        _ = FileManager.default.createFile(atPath: path, contents: Data([0x7F, 0x45, 0x4C, 0x46, 0x00, 0xFF, 0xFE]))
         var message = ""
         do { _ = try PipelineLoader.load(path: path) } catch { message = error.description }
         #expect(message.contains("error: the pipeline file is not a YAML text file"))
