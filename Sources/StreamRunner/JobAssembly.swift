@@ -189,7 +189,8 @@ public enum OrdersFiller {
                 .config,
                 "\(rows) orders in \(partitions) partitions would overflow the embedded broker's retention: about "
                     + "\(need) bytes per partition, but it keeps at most \(MockRetention.maxBytes) bytes (5 MiB) per "
-                    + "partition and silently drops the oldest beyond that; use at least \(fit) partitions (--partitions)"
+                    + "partition and silently drops the oldest beyond that; use at least \(fit) partitions "
+                    + "(`--partitions` on `run`, `--topic NAME:\(fit)` on `dev-broker`)"
             )
         }
         let chunk = 50_000

@@ -15,13 +15,14 @@ struct Run: ParsableCommand {
             Examples:
               streamctl run examples/stdout.yaml
               streamctl run examples/orders.yaml --generate 1000000 --until caught-up
-              streamctl run examples/orders.yaml --profile backfill --until caught-up --max-duration 50m --fresh
+              streamctl run examples/orders.yaml --until caught-up --fresh \\
+                --profile backfill --max-duration 50m
 
-            With `brokers: embedded` the job starts an in-process Kafka broker (librdkafka's mock cluster);
-            --generate and --load fill its source topic first.
-            At the end one JSON summary line goes to stderr (and to --summary FILE when given), whatever
-            the outcome. State or output left by an earlier run is refused unless --fresh or --append says
-            what to do with it.
+            With `brokers: embedded` the job starts an in-process Kafka broker
+            (librdkafka's mock cluster); --generate and --load fill its source
+            topic first. One JSON summary line goes to stderr (and to --summary
+            FILE) at the end, whatever the outcome. State or output an earlier
+            run left is refused unless --fresh or --append says what to do.
             """)
 
     @Argument(help: "Pipeline file (YAML).")
