@@ -66,7 +66,8 @@ public struct FileSource: SourceConnector {
         return FileReader(source: self, context: context, splits: mine)
     }
 
-    static func glob(_ pattern: String) -> [String] {
+    /// The sorted files matching a glob pattern (a plain path matches itself when it exists).
+    public static func glob(_ pattern: String) -> [String] {
         var g = glob_t()
         defer { globfree(&g) }
         guard Glibc.glob(pattern, 0, nil, &g) == 0 else { return [] }

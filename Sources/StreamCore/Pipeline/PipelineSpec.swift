@@ -75,11 +75,24 @@ public struct EventTimeSpec: Sendable, Hashable {
     public var maxDisorderMs: Int64
     /// A split with nothing to read for this long stops holding the watermark back.
     public var idleTimeoutMs: Int64
+    /// A row whose event time is more than this far ahead of its split's watermark (in a live run, of the
+    /// later of the watermark and the wall clock) is a bad record; nil switches the guard off.
+    public var maxAheadMs: Int64?
+    /// A run whose late rows exceed this share of the rows read ends `late`; nil switches the check off.
+    public var maxLateShare: Double?
 
-    public init(field: String?, maxDisorderMs: Int64 = 5_000, idleTimeoutMs: Int64 = 10_000) {
+    public static let defaultMaxAheadMs: Int64 = 7 * 86_400_000
+    public static let defaultMaxLateShare = 0.1
+
+    public init(
+        field: String?, maxDisorderMs: Int64 = 5_000, idleTimeoutMs: Int64 = 10_000,
+        maxAheadMs: Int64? = EventTimeSpec.defaultMaxAheadMs, maxLateShare: Double? = EventTimeSpec.defaultMaxLateShare
+    ) {
         self.field = field
         self.maxDisorderMs = maxDisorderMs
         self.idleTimeoutMs = idleTimeoutMs
+        self.maxAheadMs = maxAheadMs
+        self.maxLateShare = maxLateShare
     }
 }
 
