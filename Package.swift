@@ -31,6 +31,8 @@ let package = Package(
         .target(name: "StreamSinks", dependencies: ["StreamCore"]),
         // Allocator statistics, metrics rendering.
         .target(name: "StreamOps", dependencies: ["StreamCore", "CJemalloc"]),
+        // `streamctl export flink-sql`: the pipeline as a Flink SQL script.
+        .target(name: "StreamExport", dependencies: ["StreamCore", "StreamPipeline"]),
         // jemalloc's configuration for the executable (the `malloc_conf` symbol).
         .target(name: "CMallocConf"),
         .executableTarget(
@@ -38,6 +40,7 @@ let package = Package(
             dependencies: [
                 "CMallocConf",
                 "StreamCore", "StreamPipeline", "StreamKafka", "StreamState", "StreamSinks", "StreamOps",
+                "StreamExport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // jemalloc linked into the executable replaces glibc malloc for the whole process.
@@ -50,6 +53,7 @@ let package = Package(
         .testTarget(name: "StreamKafkaTests", dependencies: ["StreamKafka", "StreamCore", "CRdKafka"]),
         .testTarget(name: "StreamStateTests", dependencies: ["StreamState", "StreamCore", "StreamOps"]),
         .testTarget(name: "StreamSinksTests", dependencies: ["StreamSinks", "StreamCore"]),
+        .testTarget(name: "StreamExportTests", dependencies: ["StreamExport", "StreamPipeline", "StreamCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["StreamCore"]),
     ],
     swiftLanguageModes: [.v6],

@@ -21,6 +21,6 @@ struct Streamctl: ParsableCommand {
             75 checkpoint failure. See docs/operations.md.
             """,
         version: version,
-        subcommands: [Validate.self, Graph.self, Run.self, DevBroker.self, Info.self, Bench.self]
+        subcommands: [Validate.self, Graph.self, Run.self, DevBroker.self, Info.self, Bench.self, Export.self]
     )
 }
