@@ -75,7 +75,11 @@ struct FlinkQueryBuilder {
                     help: "export the pipeline without the dedupe, or deduplicate in Flink by hand")
             }
             if let select {
-                q.views.append("CREATE TEMPORARY VIEW \(FlinkSQL.name(op.id)) AS\n\(select);\n")
+                // Comments about the view go above it, not inside the statement.
+                let lines = select.split(separator: "\n")
+                let notes = lines.filter { $0.hasPrefix("--") }.map { $0 + "\n" }.joined()
+                let body = lines.filter { !$0.hasPrefix("--") }.joined(separator: "\n")
+                q.views.append(notes + "CREATE TEMPORARY VIEW \(FlinkSQL.name(op.id)) AS\n\(body);\n")
                 q.last = op.id
             }
         }

@@ -18,11 +18,13 @@ public struct FlinkExportOptions: Sendable {
 /// What Flink cannot do the same way is an error naming the operator with its `file:line:column`, or a
 /// `-- differs:` comment in the script saying how Flink's job differs; it is never silently a different job.
 public enum FlinkSQLExport {
-    /// The script, or every problem found (all of them, in file order).
+    /// The script, or every problem found (all of them, in file order). `fileText` is the pipeline file's text,
+    /// for the positions of source and sink settings; nil reads `spec.file`.
     public static func script(
-        for spec: PipelineSpec, profile: Profile, options: FlinkExportOptions = FlinkExportOptions()
+        for spec: PipelineSpec, profile: Profile, options: FlinkExportOptions = FlinkExportOptions(),
+        fileText: String? = nil
     ) throws(PipelineErrors) -> String {
-        let text = (try? String(contentsOfFile: spec.file, encoding: .utf8)) ?? ""
+        let text = fileText ?? (try? String(contentsOfFile: spec.file, encoding: .utf8)) ?? ""
         let export = FlinkScriptBuilder(spec: spec, profile: profile, options: options, fileText: text)
         let script = export.build()
         let errors = export.errors.enumerated().sorted { a, b in

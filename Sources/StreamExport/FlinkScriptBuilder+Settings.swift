@@ -14,6 +14,7 @@ extension FlinkScriptBuilder {
         set("execution.checkpointing.min-pause", FlinkSQL.duration(ms: profile.checkpointMinPauseMs))
         set("execution.checkpointing.tolerable-failed-checkpoints", String(profile.checkpointTolerableFailures))
         set("execution.checkpointing.incremental", profile.checkpointIncremental ? "true" : "false")
+        set("execution.checkpointing.dir", spec.checkpoints.dir)
         set("execution.checkpointing.num-retained", String(spec.checkpoints.retain))
         set("state.backend.type", spec.state.backend == .rocksdb ? "rocksdb" : "hashmap")
         if spec.state.backend == .rocksdb {
