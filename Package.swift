@@ -31,6 +31,10 @@ let package = Package(
         .target(name: "StreamSinks", dependencies: ["StreamCore"]),
         // Allocator statistics, metrics rendering.
         .target(name: "StreamOps", dependencies: ["StreamCore", "CJemalloc"]),
+        // The job's lifecycle: assembly of the parts, start, supervision, stop, restart, the summary.
+        .target(
+            name: "StreamRunner",
+            dependencies: ["StreamCore", "StreamPipeline", "StreamKafka", "StreamState", "StreamSinks", "StreamOps"]),
         // `streamctl export flink-sql`: the pipeline as a Flink SQL script.
         .target(name: "StreamExport", dependencies: ["StreamCore", "StreamPipeline"]),
         // jemalloc's configuration for the executable (the `malloc_conf` symbol).
@@ -40,6 +44,7 @@ let package = Package(
             dependencies: [
                 "CMallocConf",
                 "StreamCore", "StreamPipeline", "StreamKafka", "StreamState", "StreamSinks", "StreamOps",
+                "StreamRunner",
                 "StreamExport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -53,6 +58,9 @@ let package = Package(
         .testTarget(name: "StreamKafkaTests", dependencies: ["StreamKafka", "StreamCore", "CRdKafka"]),
         .testTarget(name: "StreamStateTests", dependencies: ["StreamState", "StreamCore", "StreamOps"]),
         .testTarget(name: "StreamSinksTests", dependencies: ["StreamSinks", "StreamCore"]),
+        .testTarget(
+            name: "StreamRunnerTests",
+            dependencies: ["StreamRunner", "StreamPipeline", "StreamCore", "StreamKafka", "StreamState"]),
         .testTarget(name: "StreamExportTests", dependencies: ["StreamExport", "StreamPipeline", "StreamCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["StreamCore"]),
     ],

@@ -3,6 +3,7 @@ import StreamCore
 import StreamKafka
 import StreamOps
 import StreamPipeline
+import StreamRunner
 import StreamSinks
 import StreamState
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import StreamCore
 import StreamKafka
+import StreamRunner
 
 #if canImport(Glibc)
     import Glibc

@@ -2,6 +2,7 @@ import ArgumentParser
 import StreamCore
 import StreamOps
 import StreamPipeline
+import StreamRunner
 
 #if canImport(Glibc)
     import Glibc
@@ -60,7 +61,6 @@ struct Run: ParsableCommand {
 
     func run() throws {
         StopSignals.install()
-        let started = SystemClock().monotonicNs()
         let (spec, resolved) = try loadPipeline(file, profile: self.profile)
         var profile = resolved
         if let p = parallelism {
@@ -82,144 +82,30 @@ struct Run: ParsableCommand {
             }
             deadlineMs = ms
         }
-
-        let clock = SystemClock()
-        let fill =
-            (generate != nil || load != nil)
-            ? EmbeddedFill(partitions: partitions, generateRows: generate, loadFile: load, keyField: loadKey)
-            : EmbeddedFill(partitions: partitions)
-        let assembly: JobAssembly
-        let job: Job
-        do throws(StreamError) {
-            assembly = try JobAssembly(spec: spec, profile: profile, embeddedFill: fill, clock: clock)
-            if let broker = assembly.embedded { log("embedded broker at \(broker.bootstrapServers)") }
-            if let fs = assembly.stateFilesystem {
-                log("state: \(spec.state.backend.rawValue) in \(spec.state.dir) on \(fs)")
-            }
-            let arenas = JemallocArenas(count: ProcessMemory.availableCPUs())
-            job = Job(
-                plan: assembly.plan, clock: clock,
-                badRecords: try BadRecordHandler(policy: spec.source.onBadRecord),
-                limits: RunLimits(maxRecords: maxRecords, bound: bound), state: assembly.state,
-                onWorkerStart: { arenas.bindCurrentThread($0) })
-            log("running \(spec.name) with profile \(profile.name) (parallelism \(profile.parallelism))")
-            if spec.profiles.auto?.enabled == true {
-                log(
-                    "note: profiles.auto is set, but automatic profile switching is not built yet: "
-                        + "the job stays on \(profile.name)")
-            }
-            try job.start()
-        } catch {
-            throw fail(error)
+        let options = RunOptions(
+            maxRecords: maxRecords, bound: bound, maxDurationMs: deadlineMs,
+            embeddedFill: EmbeddedFill(partitions: partitions, generateRows: generate, loadFile: load, keyField: loadKey),
+            progress: progress == "on" || (progress == "auto" && isatty(2) != 0))
+        if spec.profiles.auto?.enabled == true {
+            log(
+                "note: profiles.auto is set, but automatic profile switching is not built yet: "
+                    + "the job stays on \(profile.name)")
         }
-
-        let reporter = ProgressReporter(job: job, enabled: progress == "on" || (progress == "auto" && isatty(2) != 0))
-        var timedOut = false
-        while !job.isFinished {
-            sleepMs(100)
-            if StopSignals.requested, !job.isStopRequested {
-                log("stopping: draining what was read (signal again to exit at once)")
-                job.requestStop()
-            }
-            if let deadline = deadlineMs, Int64((clock.monotonicNs() &- started) / 1_000_000) >= deadline, !timedOut {
-                timedOut = true
-                log("--max-duration reached: stopping")
-                job.requestStop()
-            }
-            reporter.tick()
-        }
-        reporter.finish()
-        var failure: StreamError?
-        do { try job.wait() } catch { failure = error }
-        do { try assembly.state.close() } catch { failure = failure ?? error }
-
-        let snapshot = job.snapshot()
-        let lagLeft = snapshot.workers.filter { $0.stage == "source" }.reduce(Int64(0)) { $0 + ($1.extra["lag"] ?? 0) }
-        let stillBehind = timedOut && bound == .caughtUp && lagLeft > 0
-        let line = RunSummary(
-            pipeline: spec.name, status: failure != nil ? "failed" : (stillBehind ? "behind" : "ok"),
-            error: failure?.message, profile: profile.name, snapshot: snapshot, lagLeft: lagLeft,
-            badRecords: job.badRecordCount, durationMs: Int64((clock.monotonicNs() &- started) / 1_000_000),
-            output: assembly.outputDescription, peakRSS: ProcessMemory.peakResidentBytes()
-        ).json
+        let runner = JobRunner(spec: spec, profile: profile, options: options)
+        do throws(StreamError) { try runner.start() } catch { throw fail(error) }
+        let outcome = runner.wait(shouldStop: { StopSignals.requested })
+        let line = outcome.summary.json
         log(line)
         if let path = summary { AppendFile(path: path).append(Array((line + "\n").utf8)) }
-        if let failure {
+        if let failure = outcome.failure {
             if failure.kind == .sink, failure.message == "stdout closed" { return }
             throw fail(failure)
         }
-        if stillBehind { throw ExitCode(Exit.stillBehind.rawValue) }
+        if outcome.stillBehind { throw ExitCode(Exit.stillBehind.rawValue) }
     }
 
     private func fail(_ error: StreamError) -> ExitCode {
         log("error: \(error.message)")
         return ExitCode(Exit(error).rawValue)
     }
-}
-
-/// The one-line JSON summary a cron job or CI step reads.
-struct RunSummary {
-    var pipeline: String
-    var status: String
-    var error: String?
-    var profile: String
-    var snapshot: JobSnapshot
-    var lagLeft: Int64
-    var badRecords: Int
-    var durationMs: Int64
-    var output: String
-    var peakRSS: Int
-
-    var json: String {
-        let source = snapshot.workers.filter { $0.stage == "source" }
-        let sink = snapshot.workers.filter { $0.stage == "sink" }
-        let late = snapshot.workers.reduce(Int64(0)) { $0 + $1.lateRows }
-        var fields: [(String, String)] = [
-            ("pipeline", JSONText.quote(pipeline)), ("status", JSONText.quote(status)),
-            ("rows_in", String(source.reduce(Int64(0)) { $0 + $1.rowsIn })),
-            ("rows_out", String(sink.reduce(Int64(0)) { $0 + $1.rowsIn })),
-            ("data_loss_offsets", String(source.reduce(Int64(0)) { $0 + ($1.extra["data_loss_offsets"] ?? 0) })),
-            ("late_rows", String(late)), ("bad_records", String(badRecords)), ("lag_left", String(lagLeft)),
-            ("duration_ms", String(durationMs)), ("profile", JSONText.quote(profile)), ("profile_switches", "0"),
-            ("output", JSONText.quote(output)), ("peak_rss_bytes", String(peakRSS)),
-        ]
-        if let error { fields.append(("error", JSONText.quote(error))) }
-        return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
-    }
-}
-
-/// The progress line on stderr: rows, rate, lag and the busiest stage, every two seconds.
-final class ProgressReporter {
-    let job: Job
-    let enabled: Bool
-    private var last: JobSnapshot
-    private var lastPrintNs: UInt64
-
-    init(job: Job, enabled: Bool) {
-        self.job = job
-        self.enabled = enabled
-        last = job.snapshot()
-        lastPrintNs = last.takenAtNs
-    }
-
-    func tick() {
-        guard enabled else { return }
-        let now = job.snapshot()
-        guard now.takenAtNs &- lastPrintNs >= 2_000_000_000 else { return }
-        let rates = now.rates(since: last)
-        let sourceRate = rates.filter { $0.stage == "source" }.reduce(0) { $0 + $1.rowsOutPerSecond }
-        let rows = now.workers.filter { $0.stage == "source" }.reduce(Int64(0)) { $0 + $1.rowsIn }
-        let lag = now.workers.filter { $0.stage == "source" }.reduce(Int64(0)) { $0 + ($1.extra["lag"] ?? 0) }
-        var busiest = ""
-        var stageBusy: [String: Double] = [:]
-        for r in rates { stageBusy[r.stage, default: 0] = max(stageBusy[r.stage, default: 0], r.busyMsPerSecond) }
-        if let top = stageBusy.max(by: { $0.value < $1.value }) { busiest = "\(top.key) \(Int(top.value / 10))% busy" }
-        var line = "rows \(rows.short)  rate \(Int64(sourceRate).short)/s  lag \(lag.short)  \(busiest)"
-        if sourceRate > 0 && lag > 0 { line += "  eta \(Int(Double(lag) / sourceRate))s" }
-        log(line)
-        last = now
-        lastPrintNs = now.takenAtNs
-    }
-
-    func finish() {}
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import StreamCore
 import StreamPipeline
+import StreamRunner
 import Synchronization
 
 #if canImport(Glibc)
@@ -9,43 +10,7 @@ import Synchronization
 #endif
 
 /// One line on stderr: logs, progress and warnings never mix with rows on stdout.
-func log(_ message: String) {
-    var line = message + "\n"
-    line.withUTF8 { buf in
-        var p = buf.baseAddress!
-        var left = buf.count
-        while left > 0 {
-            let n = write(2, p, left)
-            if n <= 0 { break }
-            p += n
-            left -= n
-        }
-    }
-}
-
-/// A JSON-lines file appended to from several threads.
-final class AppendFile: Sendable {
-    private let file: Mutex<FileBox?>
-    let path: String
-
-    struct FileBox: @unchecked Sendable { let f: UnsafeMutablePointer<FILE> }
-
-    init(path: String) {
-        self.path = path
-        file = Mutex(fopen(path, "a").map(FileBox.init))
-        if file.withLock({ $0 == nil }) { log("warning: cannot open \(path): \(String(cString: strerror(errno)))") }
-    }
-
-    func append(_ bytes: [UInt8]) {
-        file.withLock { box in
-            guard let f = box?.f else { return }
-            bytes.withUnsafeBytes { _ = fwrite($0.baseAddress, 1, $0.count, f) }
-            fflush(f)
-        }
-    }
-
-    deinit { file.withLock { box in if let f = box?.f { fclose(f) } } }
-}
+func log(_ message: String) { RunLog.write(message) }
 
 /// The first SIGINT/SIGTERM asks the job to stop cleanly; a second one exits at once.
 enum StopSignals {
@@ -65,22 +30,6 @@ enum StopSignals {
 }
 
 func sleepMs(_ ms: Int) { usleep(UInt32(ms) * 1000) }
-
-extension Int64 {
-    /// `1.2M`, `850k`: short counts for the progress line.
-    var short: String {
-        let v = Double(self)
-        if abs(v) >= 1e9 { return String(format1(v / 1e9)) + "G" }
-        if abs(v) >= 1e6 { return String(format1(v / 1e6)) + "M" }
-        if abs(v) >= 1e3 { return String(format1(v / 1e3)) + "k" }
-        return String(self)
-    }
-}
-
-func format1(_ v: Double) -> String {
-    let r = (v * 10).rounded() / 10
-    return r == r.rounded() ? String(Int(r)) : String(r)
-}
 
 func fflushStdout() { fflush(nil) }
 

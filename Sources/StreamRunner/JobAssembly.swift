@@ -6,22 +6,25 @@ import StreamState
 
 /// Resolves a validated pipeline into real parts: the embedded broker when asked for, the source and sink
 /// connectors, the state backend, and the job plan.
-final class JobAssembly {
-    let spec: PipelineSpec
-    let profile: Profile
+public final class JobAssembly {
+    public let spec: PipelineSpec
+    public let profile: Profile
     /// Started when the source or sink says `brokers: embedded`.
-    let embedded: EmbeddedBroker?
-    let state: any KeyedStateBackend
-    let plan: JobPlan
+    public let embedded: EmbeddedBroker?
+    public let state: any KeyedStateBackend
+    public let plan: JobPlan
     /// Where the output goes, for the summary.
-    let outputDescription: String
-    let sinkTotals = SinkTotals()
+    public let outputDescription: String
+    public let sinkTotals = SinkTotals()
     /// The filesystem under the RocksDB state directory, for the run log.
-    var stateFilesystem: String? { (state as? RocksStateBackend)?.filesystem }
+    public var stateFilesystem: String? { (state as? RocksStateBackend)?.filesystem }
 
-    init(spec given: PipelineSpec, profile: Profile, embeddedFill: EmbeddedFill?, clock: any StreamClock)
-        throws(StreamError)
-    {
+    /// Resolves the parts. `broker` reuses an embedded broker of an earlier assembly (a restart), which is
+    /// then neither started nor filled again.
+    public init(
+        spec given: PipelineSpec, profile: Profile, embeddedFill: EmbeddedFill?, clock: any StreamClock,
+        broker reused: EmbeddedBroker? = nil
+    ) throws(StreamError) {
         // Event time from the Kafka message timestamp: rows carry it as a `kafka_timestamp` field, which the
         // windows then use like any timestamp field.
         var spec = given
@@ -34,7 +37,7 @@ final class JobAssembly {
         self.spec = spec
         self.profile = profile
 
-        var embeddedBroker: EmbeddedBroker? = nil
+        var embeddedBroker: EmbeddedBroker? = reused
         func bootstrap(_ brokers: String, creating topics: [String]) throws(StreamError) -> String {
             guard brokers == "embedded" else { return brokers }
             let broker: EmbeddedBroker
@@ -44,7 +47,9 @@ final class JobAssembly {
                 broker = try EmbeddedBroker()
                 embeddedBroker = broker
             }
-            for t in topics { try broker.createTopic(t, partitions: embeddedFill?.partitions ?? 8) }
+            if reused == nil {
+                for t in topics { try broker.createTopic(t, partitions: embeddedFill?.partitions ?? 8) }
+            }
             return broker.bootstrapServers
         }
 
@@ -59,7 +64,7 @@ final class JobAssembly {
             }
         case .kafka(let k):
             let address = try bootstrap(k.brokers, creating: k.topics)
-            if k.brokers == "embedded", let fill = embeddedFill, let broker = embeddedBroker {
+            if k.brokers == "embedded", reused == nil, let fill = embeddedFill, let broker = embeddedBroker {
                 try fill.load(into: broker, topic: k.topics[0], schema: spec.schema)
             }
             let format = spec.source.format
@@ -122,28 +127,38 @@ final class JobAssembly {
 }
 
 /// Data to put into the embedded broker before the job starts (`--generate N`, `--load FILE`).
-struct EmbeddedFill {
-    var partitions: Int
-    var generateRows: Int?
-    var loadFile: String?
-    var keyField: String?
+public struct EmbeddedFill: Sendable {
+    public var partitions: Int
+    public var generateRows: Int?
+    public var loadFile: String?
+    public var keyField: String?
 
-    func load(into broker: EmbeddedBroker, topic: String, schema: Schema) throws(StreamError) {
+    public init(partitions: Int, generateRows: Int? = nil, loadFile: String? = nil, keyField: String? = nil) {
+        self.partitions = partitions
+        self.generateRows = generateRows
+        self.loadFile = loadFile
+        self.keyField = keyField
+    }
+
+    /// Whether there is anything to put into the broker.
+    public var isEmpty: Bool { generateRows == nil && loadFile == nil }
+
+    public func load(into broker: EmbeddedBroker, topic: String, schema: Schema) throws(StreamError) {
         if let file = loadFile {
             let n = try broker.load(jsonLines: file, topic: topic, keyField: keyField)
-            log("embedded broker: loaded \(n) rows from \(file) into \(topic)")
+            RunLog.write("embedded broker: loaded \(n) rows from \(file) into \(topic)")
         }
         if let rows = generateRows {
             let n = try OrdersFiller.fill(broker: broker, topic: topic, rows: rows, partitions: partitions)
-            log("embedded broker: generated \(n) orders into \(topic) (\(partitions) partitions)")
+            RunLog.write("embedded broker: generated \(n) orders into \(topic) (\(partitions) partitions)")
         }
     }
 }
 
 /// Fills a topic with generated orders as JSON, keyed by order id (so each shop spreads over every
 /// partition, the hard case for event time).
-enum OrdersFiller {
-    static func fill(broker: EmbeddedBroker, topic: String, rows: Int, partitions: Int) throws(StreamError) -> Int {
+public enum OrdersFiller {
+    public static func fill(broker: EmbeddedBroker, topic: String, rows: Int, partitions: Int) throws(StreamError) -> Int {
         let gen = GeneratorSource(
             spec: GeneratorSpec(
                 seed: 2026, rows: rows, keys: 500, skew: 1.1, disorderMs: 3_000,
@@ -187,7 +202,7 @@ enum OrdersFiller {
 }
 
 /// Writes late rows of window operators with `late_output` to JSON-lines files.
-final class LateOutputFiles: Sendable {
+public final class LateOutputFiles: Sendable {
     let paths: [String: String]
     init(spec: PipelineSpec) {
         var p: [String: String] = [:]
