@@ -59,9 +59,13 @@ struct Run: ParsableCommand {
     @Option(help: "Also write the JSON summary line to this file.")
     var summary: String?
 
+    @Option(help: "Process I of N on one Kafka topic: read the partitions p with p % N == I (e.g. 0/3).")
+    var instance: String?
+
     func run() throws {
         StopSignals.install()
-        let (spec, resolved) = try loadPipeline(file, profile: self.profile)
+        let (loaded, resolved) = try loadPipeline(file, profile: self.profile)
+        let spec = try instanced(loaded)
         var profile = resolved
         if let p = parallelism {
             guard p > 0 else { throw fail(StreamError(.config, "--parallelism must be at least 1")) }
@@ -102,6 +106,26 @@ struct Run: ParsableCommand {
             throw fail(failure)
         }
         if outcome.stillBehind { throw ExitCode(Exit.stillBehind.rawValue) }
+    }
+
+    /// The pipeline as `--instance` (or the file's `source.kafka.instance`) runs it, after warning when keys
+    /// would be split across the processes.
+    private func instanced(_ spec: PipelineSpec) throws -> PipelineSpec {
+        var flag: SourceInstance?
+        if let instance {
+            guard let i = SourceInstance(instance) else {
+                throw fail(StreamError(.config, "--instance takes I/N with 0 <= I < N (e.g. 0/3), not `\(instance)`"))
+            }
+            flag = i
+        }
+        do throws(PipelineErrors) {
+            let out = try Instances.apply(flag, to: spec)
+            for warning in Instances.splitKeyWarnings(out) { log(warning) }
+            return out
+        } catch {
+            log(render(error))
+            throw ExitCode(Exit.config.rawValue)
+        }
     }
 
     private func fail(_ error: StreamError) -> ExitCode {
