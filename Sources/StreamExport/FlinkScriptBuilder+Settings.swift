@@ -14,7 +14,14 @@ extension FlinkScriptBuilder {
         set("execution.checkpointing.min-pause", FlinkSQL.duration(ms: profile.checkpointMinPauseMs))
         set("execution.checkpointing.tolerable-failed-checkpoints", String(profile.checkpointTolerableFailures))
         set("execution.checkpointing.incremental", profile.checkpointIncremental ? "true" : "false")
-        set("execution.checkpointing.dir", spec.checkpoints.dir)
+        if spec.checkpoints.dir.contains("://") {
+            set("execution.checkpointing.dir", spec.checkpoints.dir)
+        } else {
+            // A Flink cluster needs storage every TaskManager reaches, named by a URI.
+            comment(
+                "differs: checkpoints.dir `\(spec.checkpoints.dir)` is a local path; set "
+                    + "'execution.checkpointing.dir' to the cluster's shared storage (a URI such as s3://... or hdfs://...).")
+        }
         set("execution.checkpointing.num-retained", String(spec.checkpoints.retain))
         set("state.backend.type", spec.state.backend == .rocksdb ? "rocksdb" : "hashmap")
         if spec.state.backend == .rocksdb {

@@ -1,7 +1,8 @@
 import StreamCore
 
 /// Several streamctl processes on one topic: process I of N (`--instance I/N` or `source.kafka.instance`)
-/// reads the partitions p with p % N == I, with state and checkpoint directories of its own.
+/// reads the partitions p with p % N == I, with state and checkpoint directories of its own, and a file sink
+/// writes under `instance=I` of its path.
 public enum Instances {
     /// The pipeline as instance `flag` (or the file's own `source.kafka.instance`) runs it. One instance of one
     /// is the whole topic and changes nothing.
@@ -24,6 +25,12 @@ public enum Instances {
         let suffix = "instance-\(instance.index)-of-\(instance.count)"
         out.state.dir = joined(spec.state.dir, suffix)
         out.checkpoints.dir = joined(spec.checkpoints.dir, suffix)
+        // Every process names its part files part-<worker>-<seq>: a Hive-style level of its own keeps them apart
+        // and leaves the tree readable as one table (with an `instance` column).
+        if case .file(var file) = spec.sink.kind {
+            file.path = joined(file.path, "instance=\(instance.index)")
+            out.sink.kind = .file(file)
+        }
         return out
     }
 

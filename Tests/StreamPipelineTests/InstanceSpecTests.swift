@@ -68,6 +68,14 @@ import Testing
         let second = try Instances.apply(SourceInstance(index: 1, count: 2), to: spec)
         #expect(second.state.dir == "./state/t/instance-1-of-2")
         #expect(second.checkpoints.dir == "./checkpoints/t/instance-1-of-2")
+        let files = try PipelineLoader.load(
+            yaml: yaml("").replacingOccurrences(of: "stdout: { format: json }", with: "file: { path: out/t }"),
+            file: "t.yaml")
+        if case .file(let f) = try Instances.apply(SourceInstance(index: 1, count: 2), to: files).sink.kind {
+            #expect(f.path == "out/t/instance=1")
+        } else {
+            Issue.record("the sink is no longer a file sink")
+        }
         #expect(kafka(second)?.instance == SourceInstance(index: 1, count: 2))
         #expect(kafka(second)?.assignment == .static)
         // One instance of one is the whole topic.
