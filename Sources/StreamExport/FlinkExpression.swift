@@ -44,7 +44,8 @@ enum FlinkExpression {
         case .bool(let b): return b ? "TRUE" : "FALSE"
         case .string(let s): return FlinkSQL.quote(s)
         case .timestamp(let ms): return "TO_TIMESTAMP_LTZ(\(ms), 3)"
-        case .decimal(let unscaled, let scale): return "CAST(\(Value.decimal(unscaled, scale: scale)) AS DECIMAL(18, \(scale)))"
+        case .decimal(let unscaled, let scale):
+            return "CAST(\(Value.decimal(unscaled, scale: scale)) AS DECIMAL(18, \(scale)))"
         }
     }
 

@@ -28,7 +28,9 @@ struct FlinkQueryBuilder {
             case .map(let fields, let keep):
                 guard let (sql, schema) = map(fields, keep: keep, q.schema, op) else { break }
                 select = "SELECT \(sql) FROM \(from)"
-                if let t = timeField, schema.index(of: t) == nil || fields.contains(where: { $0.name == t && $0.expression.text != t }) {
+                if let t = timeField,
+                    schema.index(of: t) == nil || fields.contains(where: { $0.name == t && $0.expression.text != t })
+                {
                     timeField = nil
                 }
                 if let k = key, !k.allSatisfy({ schema.index(of: $0) != nil }) { key = nil }
@@ -55,9 +57,10 @@ struct FlinkQueryBuilder {
                     "SELECT \((keys + list).joined(separator: ", ")) FROM \(from)"
                     + (k.isEmpty ? "" : " GROUP BY \(keys.joined(separator: ", "))")
                 q.schema = Schema(
-                    k.compactMap { q.schema.field(named: $0) } + aggs.map { a in
-                        Field(a.name, outputType(a, q.schema) ?? .int64)
-                    })
+                    k.compactMap { q.schema.field(named: $0) }
+                        + aggs.map { a in
+                            Field(a.name, outputType(a, q.schema) ?? .int64)
+                        })
                 q.updating = k
                 if let ttl {
                     export.set(
@@ -145,7 +148,9 @@ struct FlinkQueryBuilder {
             + "FROM TABLE(\(tvf))\n"
             + "GROUP BY \((keys + ["window_start", "window_end"]).joined(separator: ", "))"
         let schema = Schema(
-            key.compactMap { input.field(named: $0) } + [Field("window_start", .timestamp), Field("window_end", .timestamp)]
+            key.compactMap { input.field(named: $0) } + [
+                Field("window_start", .timestamp), Field("window_end", .timestamp),
+            ]
                 + w.aggregates.map { Field($0.name, outputType($0, input) ?? .int64, nullable: $0.function != .count) })
         return (sql, schema)
     }

@@ -25,7 +25,9 @@ enum FlinkSQL {
     /// `INTERVAL '90' SECOND`, `INTERVAL '0.250' SECOND`. Leading precision is written when the value
     /// has more than the two digits Flink allows by default.
     static func interval(ms: Int64) -> String {
-        let units: [(String, Int64)] = [("DAY", 86_400_000), ("HOUR", 3_600_000), ("MINUTE", 60_000), ("SECOND", 1_000)]
+        let units: [(String, Int64)] = [
+            ("DAY", 86_400_000), ("HOUR", 3_600_000), ("MINUTE", 60_000), ("SECOND", 1_000),
+        ]
         for (unit, size) in units where ms >= size && ms % size == 0 {
             let n = ms / size
             let digits = String(n).count

@@ -66,7 +66,8 @@ final class FlinkScriptBuilder {
             if let r = lines[i].range(of: key + ":") {
                 let before = lines[i][..<r.lowerBound]
                 if before.allSatisfy({ $0 == " " || $0 == "{" || $0 == "," || $0 == "-" }) || before.hasSuffix(" ") {
-                    return SourceLocation(line: i + 1, column: lines[i].distance(from: lines[i].startIndex, to: r.lowerBound) + 1)
+                    return SourceLocation(
+                        line: i + 1, column: lines[i].distance(from: lines[i].startIndex, to: r.lowerBound) + 1)
                 }
             }
             i += 1
@@ -106,7 +107,8 @@ final class FlinkScriptBuilder {
             if !s.key.isEmpty { out += "SET \(FlinkSQL.quote(s.key)) = \(FlinkSQL.quote(s.value));\n" }
         }
         out += "\n" + source + "\n" + query.views.map { $0 + "\n" }.joined() + sink.ddl + "\n"
-        let columns = query.schema.fields.map { FlinkSQL.name($0.name) }
+        let columns =
+            query.schema.fields.map { FlinkSQL.name($0.name) }
             + sink.partitions.map { "\($0.sql) AS \(FlinkSQL.name($0.name))" }
         out += "INSERT INTO \(FlinkSQL.name("sink"))\n"
         out += "SELECT \(columns.joined(separator: ", "))\nFROM \(FlinkSQL.name(query.last));\n"

@@ -14,14 +14,17 @@ extension FlinkScriptBuilder {
         for segment in template.split(separator: "/", omittingEmptySubsequences: false) {
             guard let eq = segment.firstIndex(of: "="), !segment[..<eq].contains("{") else {
                 fail(
-                    at, "bucket segment `\(segment)` is not `name=value`: Flink partitions directories as "
-                        + "`column=value`", help: "write each level as `name={field}`, e.g. `date={window_start:%Y-%m-%d}`")
+                    at,
+                    "bucket segment `\(segment)` is not `name=value`: Flink partitions directories as "
+                        + "`column=value`",
+                    help: "write each level as `name={field}`, e.g. `date={window_start:%Y-%m-%d}`")
                 continue
             }
             let name = String(segment[..<eq])
             if schema.index(of: name) != nil {
                 fail(
-                    at, "bucket name `\(name)` is also a field of the rows; Flink partition columns need names of "
+                    at,
+                    "bucket name `\(name)` is also a field of the rows; Flink partition columns need names of "
                         + "their own", help: "rename the bucket level, e.g. `\(name)_bucket=`")
             }
             guard let parts = bucketValue(segment[segment.index(after: eq)...], schema: schema, at: at) else {
@@ -52,7 +55,9 @@ extension FlinkScriptBuilder {
             switch (field.type, pattern) {
             case (.timestamp, let p?):
                 guard let java = FlinkSQL.javaPattern(p) else {
-                    fail(at, "bucket format `\(p)` has a directive the export does not map", help: "use %Y %m %d %H %M %S")
+                    fail(
+                        at, "bucket format `\(p)` has a directive the export does not map",
+                        help: "use %Y %m %d %H %M %S")
                     return nil
                 }
                 parts.append(FlinkSQL.dateFormat(column, javaPattern: java))

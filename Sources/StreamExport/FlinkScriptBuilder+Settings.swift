@@ -20,7 +20,8 @@ extension FlinkScriptBuilder {
             // A Flink cluster needs storage every TaskManager reaches, named by a URI.
             comment(
                 "differs: checkpoints.dir `\(spec.checkpoints.dir)` is a local path; set "
-                    + "'execution.checkpointing.dir' to the cluster's shared storage (a URI such as s3://... or hdfs://...).")
+                    + "'execution.checkpointing.dir' to the cluster's shared storage (a URI such as s3://... or hdfs://...)."
+            )
         }
         set("execution.checkpointing.num-retained", String(spec.checkpoints.retain))
         set("state.backend.type", spec.state.backend == .rocksdb ? "rocksdb" : "hashmap")

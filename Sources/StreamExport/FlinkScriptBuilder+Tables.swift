@@ -46,7 +46,11 @@ extension FlinkScriptBuilder {
         }
         with += formatOptions(notes: &notes)
         if let p = endpointParallelism("source", pinned: spec.source.parallelism) {
-            with.append(("scan.parallelism", String(p)))
+            if case .kafka = spec.source.kind {
+                with.append(("scan.parallelism", String(p)))
+            } else {
+                notes.append("differs: source parallelism \(p): Flink's filesystem source takes no parallelism option.")
+            }
         }
         return table("source", columns: columns, partitionedBy: [], with: with, notes: notes)
     }
@@ -86,7 +90,8 @@ extension FlinkScriptBuilder {
         let at = locate("paths", in: "source")
         if f.paths.count != 1 || f.paths[0].contains(where: { "*?[".contains($0) }) {
             fail(
-                at, "Flink's filesystem connector reads one file or directory; `source.file.paths` lists "
+                at,
+                "Flink's filesystem connector reads one file or directory; `source.file.paths` lists "
                     + "\(f.paths.count == 1 ? "a pattern" : "\(f.paths.count) paths")",
                 help: "put the files in one directory and name it")
         }
@@ -151,7 +156,8 @@ extension FlinkScriptBuilder {
         case .file(let f):
             if keyed != nil {
                 fail(
-                    at, "the file sink takes appended rows; a running aggregate emits updates, which Flink's "
+                    at,
+                    "the file sink takes appended rows; a running aggregate emits updates, which Flink's "
                         + "filesystem connector refuses", help: "use a window, or a Kafka sink (upsert-kafka)")
             }
             with = [("connector", "filesystem"), ("path", f.path)]
@@ -179,7 +185,8 @@ extension FlinkScriptBuilder {
                         with += [("key.format", "raw"), ("key.fields", key)]
                     } else {
                         with += [("key.format", "json"), ("key.fields", key)]
-                        notes.append("differs: the message key `\(key)` is written as JSON, not as streamctl's plain text.")
+                        notes.append(
+                            "differs: the message key `\(key)` is written as JSON, not as streamctl's plain text.")
                     }
                     with.append(("value.fields-include", "ALL"))
                 }
@@ -198,7 +205,9 @@ extension FlinkScriptBuilder {
         if let p = endpointParallelism("sink", pinned: spec.sink.parallelism) {
             with.append(("sink.parallelism", String(p)))
         }
-        return (table("sink", columns: columns, partitionedBy: partitions.map(\.name), with: with, notes: notes), partitions)
+        return (
+            table("sink", columns: columns, partitionedBy: partitions.map(\.name), with: with, notes: notes), partitions
+        )
     }
 
     var sinkKindName: String {
@@ -216,7 +225,9 @@ extension FlinkScriptBuilder {
         var out = notes.map { "-- \($0)\n" }.joined()
         out += "CREATE TABLE \(FlinkSQL.name(name)) (\n"
         out += columns.map { "  \($0)" }.joined(separator: ",\n") + "\n)"
-        if !partitionedBy.isEmpty { out += " PARTITIONED BY (\(partitionedBy.map(FlinkSQL.name).joined(separator: ", ")))" }
+        if !partitionedBy.isEmpty {
+            out += " PARTITIONED BY (\(partitionedBy.map(FlinkSQL.name).joined(separator: ", ")))"
+        }
         out += " WITH (\n"
         out += with.map { "  \(FlinkSQL.quote($0.0)) = \(FlinkSQL.quote($0.1))" }.joined(separator: ",\n")
         return out + "\n);\n"

@@ -55,7 +55,9 @@ public enum Instances {
             switch op.kind {
             case .keyBy(let fields): key = (fields, op.location)
             case .map(let fields, _):
-                if let p = partitioning, fields.contains(where: { p.contains($0.name) && $0.expression.text != $0.name }) {
+                if let p = partitioning,
+                    fields.contains(where: { p.contains($0.name) && $0.expression.text != $0.name })
+                {
                     partitioning = []
                 }
             case .window, .runningAggregate: keyed = key?.fields ?? []
@@ -69,8 +71,9 @@ public enum Instances {
             let reason =
                 kafka.partitionedBy == nil
                 ? "the topic's partitioning is not declared"
-                : partitioning == [] ? "a map before it changes the partitioning fields"
-                : "the topic is partitioned by (\(kafka.partitionedBy!.joined(separator: ", ")))"
+                : partitioning == []
+                    ? "a map before it changes the partitioning fields"
+                    : "the topic is partitioned by (\(kafka.partitionedBy!.joined(separator: ", ")))"
             warnings.append(
                 "\(spec.file):\(at.line):\(at.column): warning: operator `\(op.id)`: the \(keyText) does not follow "
                     + "the partitioning (\(reason)); with several processes on the topic each would compute its own "

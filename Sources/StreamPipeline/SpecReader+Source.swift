@@ -125,7 +125,8 @@ extension SpecReader {
                 instance = i
                 if e["assignment"] != nil, assignment == .group {
                     checker.report(
-                        e.keys["assignment"]!, "`instance` reads a share of the partitions without a group join; "
+                        e.keys["assignment"]!,
+                        "`instance` reads a share of the partitions without a group join; "
                             + "it cannot be combined with `assignment: group`",
                         help: "remove `assignment: group`, or remove `instance` and let the group share the topic")
                 }

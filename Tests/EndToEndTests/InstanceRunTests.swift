@@ -46,7 +46,8 @@ import Testing
             let shop = "shop-\((i * 7) % Self.shops)"
             let cents = Int64((i * 37) % 50_000)
             let ts = Self.base + Int64(i) * 20
-            let json = "{\"order_id\":\(i),\"shop\":\"\(shop)\",\"amount\":\(cents / 100).\(String(format: "%02d", cents % 100)),\"ts\":\(ts)}"
+            let json =
+                "{\"order_id\":\(i),\"shop\":\"\(shop)\",\"amount\":\(cents / 100).\(String(format: "%02d", cents % 100)),\"ts\":\(ts)}"
             return (shop, cents, ts, "\(shop)\t\(json)")
         }
     }

@@ -51,7 +51,8 @@ import Testing
                       kafka: { brokers: b:9092, topics: [a], start_from: "2026-11-27T00:00:00Z" }
                       event_time: { field: ts }
                     """))
-        #expect(atTime.contains("'scan.startup.mode' = 'timestamp',\n  'scan.startup.timestamp-millis' = '1795737600000'"))
+        #expect(
+            atTime.contains("'scan.startup.mode' = 'timestamp',\n  'scan.startup.timestamp-millis' = '1795737600000'"))
     }
 
     @Test func profileKnobsBecomeSetStatements() throws {
@@ -101,7 +102,9 @@ import Testing
                       - key_by: [shop, customer]
                       - window: { sliding: { size: 10m, slide: 90s }, aggregate: { n: count() } }
                     """))
-        #expect(hop.contains("FROM TABLE(HOP(TABLE `source`, DESCRIPTOR(`ts`), INTERVAL '90' SECOND, INTERVAL '10' MINUTE))"))
+        #expect(
+            hop.contains(
+                "FROM TABLE(HOP(TABLE `source`, DESCRIPTOR(`ts`), INTERVAL '90' SECOND, INTERVAL '10' MINUTE))"))
         #expect(hop.contains("GROUP BY `shop`, `customer`, window_start, window_end;"))
         let session = try export(
             ordersPipeline(
@@ -205,7 +208,9 @@ import Testing
             ordersPipeline(
                 operators: "  - key_by: shop\n  - aggregate: { aggregate: { total: sum(amount) }, ttl: 1d }",
                 sink: "kafka: { brokers: out:9092, topic: totals, key: shop }"))
-        #expect(sql.contains("SELECT `shop`, CAST(SUM(`amount`) AS DECIMAL(18, 2)) AS `total` FROM `source` GROUP BY `shop`"))
+        #expect(
+            sql.contains(
+                "SELECT `shop`, CAST(SUM(`amount`) AS DECIMAL(18, 2)) AS `total` FROM `source` GROUP BY `shop`"))
         #expect(sql.contains("  PRIMARY KEY (`shop`) NOT ENFORCED\n) WITH (\n  'connector' = 'upsert-kafka',"))
         #expect(sql.contains("SET 'table.exec.state.ttl' = '86400000 ms';"))
         #expect(sql.contains("-- differs: `aggregate-1` ttl"))

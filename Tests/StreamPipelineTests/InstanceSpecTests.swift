@@ -4,7 +4,10 @@ import Testing
 
 /// `source.kafka.instance`, `partitioned_by` and `allow_split_keys`, and what `--instance` does to a spec.
 @Suite struct InstanceSpecTests {
-    func yaml(_ kafkaExtra: String, operators: String = "  - key_by: shop\n  - window: { tumbling: 1m, aggregate: { n: count() } }") -> String {
+    func yaml(
+        _ kafkaExtra: String,
+        operators: String = "  - key_by: shop\n  - window: { tumbling: 1m, aggregate: { n: count() } }"
+    ) -> String {
         """
         name: t
         schema: { order_id: int64, shop: string, ts: timestamp }
@@ -60,7 +63,9 @@ import Testing
         #expect(group.count == 1)
         #expect(group.first?.hasPrefix("t.yaml:8:5: error: `instance` reads a share of the partitions") == true)
         let unknown = errors(yaml("    partitioned_by: [shopp]"))
-        #expect(unknown.first?.hasPrefix("t.yaml:7:22: error: unknown field `shopp` in `source.kafka.partitioned_by`") == true)
+        #expect(
+            unknown.first?.hasPrefix("t.yaml:7:22: error: unknown field `shopp` in `source.kafka.partitioned_by`")
+                == true)
     }
 
     @Test func anInstanceGetsStateAndCheckpointDirectoriesOfItsOwn() throws {
@@ -100,7 +105,8 @@ import Testing
         #expect(try warnings("    partitioned_by: [shop]", operators: wider).isEmpty)
         // A map that rewrites the partitioning field loses the guarantee.
         let rewritten = "  - map: { shop: upper(shop) }\n" + wider
-        #expect(try warnings("    partitioned_by: [shop]", operators: rewritten).first?.contains("a map before it") == true)
+        #expect(
+            try warnings("    partitioned_by: [shop]", operators: rewritten).first?.contains("a map before it") == true)
         // A stateless pipeline splits nothing.
         #expect(try warnings("    instance: 0/2", operators: "  - filter: \"order_id > 0\"").isEmpty)
     }
