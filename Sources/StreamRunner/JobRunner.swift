@@ -112,8 +112,15 @@ public final class JobRunner: @unchecked Sendable {
                 "no checkpoint in \(store.root) can be restored (see above); restore one by hand, or run with --fresh "
                     + "to discard them and start over")
         }
-        if let store, let restored, spec.state.backend == .rocksdb {
-            try Self.replaceState(in: spec.state.dir, with: restored, from: store)
+        if let store, spec.state.backend == .rocksdb {
+            if let restored {
+                try Self.replaceState(in: spec.state.dir, with: restored, from: store)
+            } else if try Self.clearState(in: spec.state.dir) > 0 {
+                // Without a checkpoint nothing of it was committed: the input is read again from the start.
+                RunLog.write(
+                    "checkpoint: no checkpoint in \(store.root) yet: discarded the state in \(spec.state.dir) that "
+                        + "none accounts for")
+            }
         }
         let assembly = try JobAssembly(
             spec: spec, profile: profile, embeddedFill: options.embeddedFill, clock: clock, broker: broker,
@@ -270,15 +277,23 @@ public final class JobRunner: @unchecked Sendable {
     static func replaceState(
         in directory: String, with manifest: CheckpointManifest, from store: CheckpointStore
     ) throws(StreamError) {
-        let fm = FileManager.default
-        if let names = try? fm.contentsOfDirectory(atPath: directory) {
-            for n in names where n != StateDirectoryLock.fileName {
-                do { try fm.removeItem(atPath: directory + "/" + n) } catch {
-                    throw StreamError(.state, "cannot clear \(directory) for the restore: \(error.localizedDescription)")
-                }
-            }
-        }
+        try clearState(in: directory)
         try store.restoreState(manifest, into: directory)
+    }
+
+    /// Removes everything in `directory` but the lock file; returns how many entries went.
+    @discardableResult
+    static func clearState(in directory: String) throws(StreamError) -> Int {
+        let fm = FileManager.default
+        guard let names = try? fm.contentsOfDirectory(atPath: directory) else { return 0 }
+        var removed = 0
+        for n in names where n != StateDirectoryLock.fileName {
+            do { try fm.removeItem(atPath: directory + "/" + n) } catch {
+                throw StreamError(.state, "cannot clear \(directory): \(error.localizedDescription)")
+            }
+            removed += 1
+        }
+        return removed
     }
 
     /// Starts the job again with fresh parts (state reopened from its directory), after it ended or failed.

@@ -131,7 +131,9 @@ public struct RunSession {
                 do throws(StreamError) { try store.removeAll() } catch { return early(.failed(.checkpoint), error.message) }
                 RunLog.write("checkpoint: --fresh removed the checkpoints in \(store.root)")
             } else {
-                resuming = !store.ids().isEmpty
+                // No checkpoint yet: nothing was committed, so the state found is unaccounted work the runner
+                // discards; with one, the runner restores it.
+                resuming = true
             }
         }
 

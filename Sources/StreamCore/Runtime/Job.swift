@@ -58,6 +58,10 @@ public final class Job: Sendable {
     ) {
         precondition(plan.stages.count >= 2, "a job needs a source and a sink")
         self.checkpointing = checkpointing
+        // Barrier ids go on from the restored checkpoint: a checkpoint's id orders it among all of the job's.
+        if let restored = checkpointing?.restored?.checkpoint {
+            lastBarrier.withLock { $0 = restored }
+        }
         self.onWorkerStart = onWorkerStart
         self.plan = plan
         self.clock = clock
