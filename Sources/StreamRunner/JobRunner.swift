@@ -25,6 +25,10 @@ public struct RunOptions: Sendable {
     public var bindArenas: Bool
     /// How often the supervisor looks at the job, milliseconds.
     public var superviseEveryMs: Int
+    /// Copy the last checkpoint, self-contained, to this directory when the run ends.
+    public var savepointOnExit: String?
+    /// Start from the savepoint in this directory instead of the latest checkpoint.
+    public var fromSavepoint: String?
 
     public init(
         maxRecords: Int? = nil, bound: SourceBound = .unbounded, maxDurationMs: Int64? = nil,
@@ -104,17 +108,22 @@ public final class JobRunner: @unchecked Sendable {
         precondition(job.map(\.isFinished) ?? true, "start() while the job runs")
         stopAsked.store(false, ordering: .relaxed)
         let startedNs = clock.monotonicNs()
-        let store = checkpointStore
-        let restored = store?.latestValid()
-        if let store, restored == nil, !store.ids().isEmpty {
+        var store = checkpointStore
+        // A savepoint is restored from its own directory; new checkpoints go to checkpoints.dir as usual.
+        let source = options.fromSavepoint.map { CheckpointStore(root: $0) } ?? store
+        let restored = source?.latestValid()
+        if let dir = options.fromSavepoint, restored == nil {
+            throw StreamError(.checkpoint, "--from-savepoint \(dir): no valid savepoint there (see above)")
+        }
+        if let store, options.fromSavepoint == nil, restored == nil, !store.ids().isEmpty {
             throw StreamError(
                 .checkpoint,
                 "no checkpoint in \(store.root) can be restored (see above); restore one by hand, or run with --fresh "
                     + "to discard them and start over")
         }
         if let store, spec.state.backend == .rocksdb {
-            if let restored {
-                try Self.replaceState(in: spec.state.dir, with: restored, from: store)
+            if let restored, let source {
+                try Self.replaceState(in: spec.state.dir, with: restored, from: source)
             } else if try Self.clearState(in: spec.state.dir) > 0 {
                 // Without a checkpoint nothing of it was committed: the input is read again from the start.
                 RunLog.write(
@@ -149,10 +158,10 @@ public final class JobRunner: @unchecked Sendable {
                         + "reads its files again on every run)")
             } else {
                 do throws(StreamError) {
-                    if let restored, let memory = assembly.state as? MemoryStateBackend {
+                    if let restored, let source, let memory = assembly.state as? MemoryStateBackend {
                         let dir = store.stagingDirectory + "/restore-\(restored.id)"
                         try? FileManager.default.removeItem(atPath: dir)
-                        try store.restoreState(restored, into: dir)
+                        try source.restoreState(restored, into: dir)
                         try memory.restore(from: dir)
                         try? FileManager.default.removeItem(atPath: dir)
                     }
@@ -163,9 +172,10 @@ public final class JobRunner: @unchecked Sendable {
                     throw error
                 }
                 checkpointing = JobCheckpointing(stagingDirectory: store.stagingDirectory, restored: restored?.progress)
-                if let restored {
+                if let restored, let source {
                     RunLog.write(
-                        "checkpoint: resuming from checkpoint \(restored.id) in \(store.directory(of: restored.id))"
+                        "checkpoint: resuming from \(restored.savepoint ? "savepoint" : "checkpoint") \(restored.id) in "
+                            + "\(source.directory(of: restored.id))"
                             + (restored.finished ? " (its input had ended)" : ""))
                 }
             }
@@ -232,7 +242,9 @@ public final class JobRunner: @unchecked Sendable {
                 timedOut = true
                 stop("--max-duration reached")
             }
-            if let coordinator, options.bound == .caughtUp, !coordinator.finalRequested, job.sourcesCaughtUp {
+            if let coordinator, options.bound == .caughtUp || options.maxRecords != nil, !coordinator.finalRequested,
+                job.sourcesCaughtUp
+            {
                 coordinator.stopWithFinalCheckpoint()
             }
             do throws(StreamError) { try coordinator?.tick() } catch { job.fail(error) }
@@ -242,6 +254,12 @@ public final class JobRunner: @unchecked Sendable {
         var failure: StreamError?
         do { try job.wait() } catch { failure = error }
         do throws(StreamError) { try coordinator?.jobEnded(failed: failure != nil) } catch { failure = failure ?? error }
+        if let dir = options.savepointOnExit, failure == nil, let coordinator, let id = coordinator.stats.lastId {
+            do throws(StreamError) {
+                try coordinator.store.exportSavepoint(id, to: dir)
+                RunLog.write("savepoint: checkpoint \(id) copied to \(dir) (restore with --from-savepoint \(dir))")
+            } catch { failure = error }
+        }
         do { try run.assembly.state.close() } catch { failure = failure ?? error }
 
         let snapshot = job.snapshot()

@@ -60,11 +60,19 @@ enum RunFlags {
         if r.leftovers == .append, !hasAppendableOutput(spec) {
             RunLog.write("warning: --append has no effect: this pipeline writes no file output")
         }
-        return RunOptions(
+        if (r.savepointOnExit != nil || r.fromSavepoint != nil) && !spec.checkpoints.enabled {
+            throw FlagError(
+                "--savepoint-on-exit and --from-savepoint need checkpoints: add a `checkpoints:` section "
+                    + "(with its `dir`) to the pipeline")
+        }
+        var options = RunOptions(
             maxRecords: r.maxRecords, bound: bound, maxDurationMs: deadlineMs,
             embeddedFill: EmbeddedFill(
                 partitions: r.partitions ?? 8, generateRows: r.generate, loadFile: r.load, keyField: r.loadKey),
             progress: r.progress)
+        options.savepointOnExit = r.savepointOnExit
+        options.fromSavepoint = r.fromSavepoint
+        return options
     }
 
     static func sourceName(_ spec: PipelineSpec) -> String {

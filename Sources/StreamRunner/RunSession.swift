@@ -23,6 +23,10 @@ public struct RunRequest: Sendable {
     public var leftovers: LeftoverPolicy
     /// `--instance I/N`: this process's share of a Kafka topic's partitions.
     public var instance: String?
+    /// `--savepoint-on-exit DIR`: a self-contained copy of the final checkpoint.
+    public var savepointOnExit: String?
+    /// `--from-savepoint DIR`: start from that savepoint instead of the latest checkpoint.
+    public var fromSavepoint: String?
 
     public init(file: String) {
         self.file = file

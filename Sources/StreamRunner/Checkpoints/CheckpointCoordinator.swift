@@ -119,7 +119,8 @@ final class CheckpointCoordinator {
                     try failed(f, reason: error.message)
                 }
             case .aborted:
-                try failed(f, reason: "declined by a worker (a newer barrier or a cancel overtook it)")
+                let why = job.ledger.peekFailure(f.id) ?? "declined by a worker (a newer barrier or a cancel overtook it)"
+                try failed(f, reason: why)
             case .pending, .unknown:
                 let ageMs = Int64((now &- f.startedNs) / 1_000_000)
                 if ended {
