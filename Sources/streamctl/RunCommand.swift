@@ -182,9 +182,22 @@ struct RunSummary {
             ("late_rows", String(late)), ("bad_records", String(badRecords)), ("lag_left", String(lagLeft)),
             ("duration_ms", String(durationMs)), ("profile", JSONText.quote(profile)), ("profile_switches", "0"),
             ("output", JSONText.quote(output)), ("peak_rss_bytes", String(peakRSS)),
+            ("stage_busy_ms", stageBusy),
         ]
         if let error { fields.append(("error", JSONText.quote(error))) }
         return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
+    }
+
+    /// Busy milliseconds of each stage over the run, its workers summed, in stage order: which stage
+    /// the time went to, and whether a stage's workers kept their cores busy.
+    var stageBusy: String {
+        var order: [String] = []
+        var busy: [String: Int64] = [:]
+        for w in snapshot.workers {
+            if busy[w.stage] == nil { order.append(w.stage) }
+            busy[w.stage, default: 0] += w.busyNs / 1_000_000
+        }
+        return "{" + order.map { "\(JSONText.quote($0)):\(busy[$0]!)" }.joined(separator: ",") + "}"
     }
 }
 
