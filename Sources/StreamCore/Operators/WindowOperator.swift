@@ -57,7 +57,15 @@ public final class WindowOperator: KeyedStreamOperator {
         self.allowedLatenessMs = allowedLatenessMs
         self.lateOutput = lateOutput
         self.outputSchema = WindowOperator.outputSchema(key: key, aggregates: aggregates)
+        try loadTimers()
+    }
+
+    /// Timers of the owned key groups from state; their windows may have entries in the table.
+    private func loadTimers() throws(StreamError) {
         try timers.load(from: table, keyGroups: ownedKeyGroups)
+        for (end, groups) in timers.pending.merging(timers.fired, uniquingKeysWith: { $0.union($1) }) {
+            for g in groups { buffer.noteStored(end: end, keyGroup: g) }
+        }
     }
 
     /// Takes over a new key-group range (parallelism change at a barrier): no state moves. The timers of
@@ -65,12 +73,13 @@ public final class WindowOperator: KeyedStreamOperator {
     /// stays.
     public func reassign(keyGroups range: Range<Int>) throws(StreamError) {
         try flush(drop: true)
+        buffer.removeAll()
         ownedKeyGroups = range
         updatedSinceFiring = updatedSinceFiring.compactMapValues { keys in
             let mine = keys.filter { range.contains(StateKey.keyGroup(of: $0)) }
             return mine.isEmpty ? nil : mine
         }
-        try timers.load(from: table, keyGroups: range)
+        try loadTimers()
     }
 
     public func process(_ batch: Batch, into out: inout Output) throws(StreamError) {
@@ -104,13 +113,16 @@ public final class WindowOperator: KeyedStreamOperator {
         }
         guard slots.count > 0 else { return }
 
-        let keys = slots.stateKeys(batch, key: key, keyGroups: keyGroups)
-        // Keys the buffer does not hold come from the table, in one read.
+        let keys = slots.stateKeys(batch, key: key, keyGroups: keyGroups).map(WindowBuffer.Key.init)
+        // Keys the buffer does not hold come from the table, in one read, where the table may have them.
         var missing: [Int] = []
-        for s in 0..<slots.count where !buffer.contains(keys[s], end: slots.namespaces[s]) { missing.append(s) }
+        for s in 0..<slots.count where !buffer.contains(keys[s], end: slots.namespaces[s]) {
+            let g = keyGroups.keyGroup(hash: slots.hashes[s])
+            if buffer.mayBeStored(end: slots.namespaces[s], keyGroup: g) { missing.append(s) }
+        }
         var stored = [[Accumulator]?](repeating: nil, count: slots.count)
         if !missing.isEmpty {
-            let values = try table.multiGet(missing.map { keys[$0] })
+            let values = try table.multiGet(missing.map { keys[$0].bytes })
             for (j, s) in missing.enumerated() {
                 if let v = values[j] { stored[s] = try AccumulatorCodec.decode(v, count: aggregates.count).accs }
             }
@@ -121,7 +133,7 @@ public final class WindowOperator: KeyedStreamOperator {
             buffer.merge(
                 slots.accumulators[s], key: keys[s], end: end, stored: .some(stored[s]), aggregates: aggregates)
             timers.noteState(end: end, keyGroup: keyGroups.keyGroup(hash: slots.hashes[s]), into: &write)
-            if timers.isFired(end) { updatedSinceFiring[end, default: []].insert(keys[s]) }
+            if timers.isFired(end) { updatedSinceFiring[end, default: []].insert(keys[s].bytes) }
         }
         if buffer.isOverCapacity { buffer.evict(into: &write) }
         if !write.isEmpty { try table.write(write) }
@@ -132,7 +144,8 @@ public final class WindowOperator: KeyedStreamOperator {
         var out = [[Accumulator]?](repeating: nil, count: keys.count)
         var missing: [Int] = []
         for (i, k) in keys.enumerated() {
-            if let e = buffer.entry(k, end: end) { out[i] = e.accs } else { missing.append(i) }
+            let held = buffer.entry(WindowBuffer.Key(k), end: end)
+            if let e = held { out[i] = e.accs } else { missing.append(i) }
         }
         if !missing.isEmpty {
             let values = try table.multiGet(missing.map { keys[$0] })
@@ -179,7 +192,7 @@ public final class WindowOperator: KeyedStreamOperator {
                 // What the buffer does not hold was written earlier: read it back from the table.
                 let visited = try table.scan(keyGroup: g, namespaces: end...end) {
                     (k: [UInt8], v: [UInt8]) throws(StreamError) -> Bool in
-                    if held[k] == nil {
+                    if held[WindowBuffer.Key(k)] == nil {
                         emitted.append((end, k, try AccumulatorCodec.decode(v, count: aggregates.count).accs))
                         if !keep { write.delete(k) }
                     }
@@ -189,13 +202,18 @@ public final class WindowOperator: KeyedStreamOperator {
             }
             fireEntriesVisited += Int64(held.count)
             for (k, e) in held {
-                emitted.append((end, k, e.accs))
+                emitted.append((end, k.bytes, e.accs))
                 if keep {
                     // Late rows within allowed lateness read it from the table.
-                    if e.dirty { write.put(k, AccumulatorCodec.encode(e.accs)) }
+                    if e.dirty { write.put(k.bytes, AccumulatorCodec.encode(e.accs)) }
                 } else if e.stored {
-                    write.delete(k)
+                    write.delete(k.bytes)
                 }
+            }
+            if keep {
+                for g in Set(held.keys.map { StateKey.keyGroup(of: $0.bytes) }) { buffer.noteStored(end: end, keyGroup: g) }
+            } else {
+                buffer.forget(end: end)
             }
         }
         windowsFired += Int64(due.count)
@@ -209,7 +227,8 @@ public final class WindowOperator: KeyedStreamOperator {
         }
         updatedSinceFiring.removeAll()
         for end in expire {
-            for (k, e) in buffer.take(end: end) where e.stored { write.delete(k) }
+            for (k, e) in buffer.take(end: end) where e.stored { write.delete(k.bytes) }
+            buffer.forget(end: end)
             for g in timers.expire(end: end, into: &write) {
                 fireEntriesVisited += Int64(
                     try table.scan(keyGroup: g, namespaces: end...end) {
