@@ -19,7 +19,8 @@ import Testing
             let batch = Batch(
                 schema: schema,
                 columns: [
-                    Column(strings: names), Column(int64s: names.indices.map { base + Int64($0) * 1_000 }, type: .timestamp),
+                    Column(strings: names),
+                    Column(int64s: names.indices.map { base + Int64($0) * 1_000 }, type: .timestamp),
                     Column(int64s: names.map { _ in 1 }),
                 ])
             try op.process(batch, into: &out)

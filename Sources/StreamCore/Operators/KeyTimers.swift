@@ -64,7 +64,8 @@ struct KeyTimers {
                         (k: [UInt8], _: [UInt8]) throws(StreamError) -> Bool in
                         write.delete(k)
                         keys.insert(
-                            StateKey.encode(keyGroup: g, key: Array(StateKey.key(of: k)), namespace: Self.stateNamespace))
+                            StateKey.encode(
+                                keyGroup: g, key: Array(StateKey.key(of: k)), namespace: Self.stateNamespace))
                         return true
                     })
             }

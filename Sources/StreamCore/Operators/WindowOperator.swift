@@ -211,7 +211,9 @@ public final class WindowOperator: KeyedStreamOperator {
                 }
             }
             if keep {
-                for g in Set(held.keys.map { StateKey.keyGroup(of: $0.bytes) }) { buffer.noteStored(end: end, keyGroup: g) }
+                for g in Set(held.keys.map { StateKey.keyGroup(of: $0.bytes) }) {
+                    buffer.noteStored(end: end, keyGroup: g)
+                }
             } else {
                 buffer.forget(end: end)
             }
@@ -281,4 +283,3 @@ extension WindowOperator {
                 + aggregates.map(\.outputField))
     }
 }
-
