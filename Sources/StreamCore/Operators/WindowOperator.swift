@@ -184,48 +184,58 @@ public final class WindowOperator: KeyedStreamOperator {
         guard !due.isEmpty || !updatedSinceFiring.isEmpty || !expire.isEmpty else { return }
 
         var write = StateWriteBatch()
-        var emitted: [(end: Int64, key: [UInt8], accs: [Accumulator])] = []
+        var pending = outputSchema.fields.map { Column(type: $0.type) }
         for end in due {
             let keep = end - 1 + allowedLatenessMs > wm
-            let held = buffer.take(end: end)
-            for g in timers.fire(end: end, keep: keep, into: &write).sorted() {
+            var held: [Int: [(key: WindowBuffer.Key, entry: WindowBuffer.Entry)]] = [:]
+            for (k, e) in buffer.take(end: end) { held[StateKey.keyGroup(of: k.bytes), default: []].append((k, e)) }
+            let groups = timers.fire(end: end, keep: keep, into: &write).union(held.keys)
+            // One key group at a time, in order: the rows come out sorted by key as a whole, and what a
+            // firing holds at once is one key group's share of the window, not the window.
+            for g in groups.sorted() {
+                let mine = held.removeValue(forKey: g) ?? []
+                let inBuffer = Set(mine.map(\.key))
+                var rows: [(key: [UInt8], accs: [Accumulator])] = []
+                rows.reserveCapacity(mine.count)
                 // What the buffer does not hold was written earlier: read it back from the table.
-                let visited = try table.scan(keyGroup: g, namespaces: end...end) {
-                    (k: [UInt8], v: [UInt8]) throws(StreamError) -> Bool in
-                    if held[WindowBuffer.Key(k)] == nil {
-                        emitted.append((end, k, try AccumulatorCodec.decode(v, count: aggregates.count).accs))
-                        if !keep { write.delete(k) }
+                fireEntriesVisited += Int64(
+                    try table.scan(keyGroup: g, namespaces: end...end) {
+                        (k: [UInt8], v: [UInt8]) throws(StreamError) -> Bool in
+                        if !inBuffer.contains(WindowBuffer.Key(k)) {
+                            rows.append((k, try AccumulatorCodec.decode(v, count: aggregates.count).accs))
+                            if !keep { write.delete(k) }
+                        }
+                        return true
+                    })
+                fireEntriesVisited += Int64(mine.count)
+                for (k, e) in mine {
+                    rows.append((k.bytes, e.accs))
+                    if keep {
+                        // Late rows within allowed lateness read it from the table.
+                        if e.dirty { write.put(k.bytes, AccumulatorCodec.encode(e.accs)) }
+                    } else if e.stored {
+                        write.delete(k.bytes)
                     }
-                    return true
                 }
-                fireEntriesVisited += Int64(visited)
-            }
-            fireEntriesVisited += Int64(held.count)
-            for (k, e) in held {
-                emitted.append((end, k.bytes, e.accs))
-                if keep {
-                    // Late rows within allowed lateness read it from the table.
-                    if e.dirty { write.put(k.bytes, AccumulatorCodec.encode(e.accs)) }
-                } else if e.stored {
-                    write.delete(k.bytes)
+                if keep && !mine.isEmpty { buffer.noteStored(end: end, keyGroup: g) }
+                append(&rows, end: end, to: &pending, out: &out)
+                if write.operations.count >= 16_384 {
+                    try table.write(write)
+                    write = StateWriteBatch()
                 }
             }
-            if keep {
-                for g in Set(held.keys.map { StateKey.keyGroup(of: $0.bytes) }) {
-                    buffer.noteStored(end: end, keyGroup: g)
-                }
-            } else {
-                buffer.forget(end: end)
-            }
+            if !keep { buffer.forget(end: end) }
         }
         windowsFired += Int64(due.count)
         // Late updates to fired windows: read exactly the keys that changed.
         for (end, updated) in updatedSinceFiring.sorted(by: { $0.key < $1.key }) {
             let keys = Array(updated)
+            var rows: [(key: [UInt8], accs: [Accumulator])] = []
             for (k, accs) in zip(keys, try current(keys, end: end)) {
-                if let accs { emitted.append((end, k, accs)) }
+                if let accs { rows.append((k, accs)) }
             }
             fireEntriesVisited += Int64(keys.count)
+            append(&rows, end: end, to: &pending, out: &out)
         }
         updatedSinceFiring.removeAll()
         for end in expire {
@@ -241,23 +251,38 @@ public final class WindowOperator: KeyedStreamOperator {
             }
         }
         if !write.isEmpty { try table.write(write) }
-        guard !emitted.isEmpty else { return }
+        emit(&pending, into: &out)
+    }
 
-        // Emit in a deterministic order: by window, then by key bytes.
-        emitted.sort { $0.end != $1.end ? $0.end < $1.end : $0.key.lexicographicallyPrecedes($1.key) }
-        var columns = outputSchema.fields.map { Column(type: $0.type) }
+    /// Rows per batch a firing emits.
+    static let firedBatchRows = 8_192
+
+    /// Appends the rows of window `end`, sorted by key bytes (a deterministic order), to `columns`;
+    /// emits them as a batch once it holds `firedBatchRows`.
+    private func append(
+        _ rows: inout [(key: [UInt8], accs: [Accumulator])], end: Int64, to columns: inout [Column],
+        out: inout Output
+    ) {
+        guard !rows.isEmpty else { return }
+        rows.sort { $0.key.lexicographicallyPrecedes($1.key) }
         let base = key.fields.count
-        for e in emitted {
-            key.decode(StateKey.key(of: e.key), into: &columns)
-            let accs = e.accs
-            columns[base].int64s.append(e.end - sizeMs)
+        for r in rows {
+            key.decode(StateKey.key(of: r.key), into: &columns)
+            columns[base].int64s.append(end - sizeMs)
             columns[base].markLastValid()
-            columns[base + 1].int64s.append(e.end)
+            columns[base + 1].int64s.append(end)
             columns[base + 1].markLastValid()
-            for (a, agg) in aggregates.enumerated() { agg.output(accs[a], into: &columns[base + 2 + a]) }
+            for (a, agg) in aggregates.enumerated() { agg.output(r.accs[a], into: &columns[base + 2 + a]) }
         }
-        fireRows += Int64(emitted.count)
+        fireRows += Int64(rows.count)
+        rows.removeAll()
+        if columns[base].int64s.count >= Self.firedBatchRows { emit(&columns, into: &out) }
+    }
+
+    private func emit(_ columns: inout [Column], into out: inout Output) {
+        guard !(columns[key.fields.count].int64s.isEmpty) else { return }
         out.emit(Batch(schema: outputSchema, columns: columns))
+        columns = outputSchema.fields.map { Column(type: $0.type) }
     }
 
     public func metrics() -> [String: Int64] {
