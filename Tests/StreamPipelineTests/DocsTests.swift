@@ -41,4 +41,15 @@ import Testing
             #expect(text.contains("`\(f)("), "\(f) is not documented")
         }
     }
+
+    @Test func configurationReferenceCoversWhatNewUsersMissed() throws {
+        let text = try String(contentsOfFile: Repo.path("docs/configuration.md"), encoding: .utf8)
+        for phrase in [
+            "streamctl.connect.timeout.ms", "`%j` (day of the year", "aligned to the epoch", "half-to-even",
+            "unit: s", "a record whose quoted value spans lines becomes two bad records", "raw_base64",
+            "event_time.max_ahead", "event_time.max_late_share",
+        ] {
+            #expect(text.contains(phrase), "configuration.md lacks \(phrase)")
+        }
+    }
 }
