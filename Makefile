@@ -6,7 +6,7 @@ DEB_PKGS   := librdkafka-dev librocksdb-dev libjemalloc-dev kcat pkg-config grap
 BENCH_PKGS := rocksdb-tools
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup build test run bench smoke torture clean
+.PHONY: setup build test test-flink run bench smoke torture clean
 
 # Installs the system libraries when missing; silent when everything is there.
 setup:
@@ -22,6 +22,11 @@ build: setup
 test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# The exported Flink SQL run on real Flink (PyFlink, installed under .build-flink/) against streamctl's own
+# output on the same input. Not part of `make test`: it needs PyPI once and a JVM.
+test-flink: setup
+	bash flink/test-flink.sh
 
 # The main job on the embedded default: an in-process Kafka broker filled with a million generated
 # orders, the orders pipeline of examples/ run to completion. Each run starts from empty output and state.

@@ -35,6 +35,8 @@ let package = Package(
         .target(
             name: "StreamRunner",
             dependencies: ["StreamCore", "StreamPipeline", "StreamKafka", "StreamState", "StreamSinks", "StreamOps"]),
+        // `streamctl export flink-sql`: the pipeline as a Flink SQL script.
+        .target(name: "StreamExport", dependencies: ["StreamCore", "StreamPipeline"]),
         // jemalloc's configuration for the executable (the `malloc_conf` symbol).
         .target(name: "CMallocConf"),
         .executableTarget(
@@ -43,6 +45,7 @@ let package = Package(
                 "CMallocConf",
                 "StreamCore", "StreamPipeline", "StreamKafka", "StreamState", "StreamSinks", "StreamOps",
                 "StreamRunner",
+                "StreamExport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // jemalloc linked into the executable replaces glibc malloc for the whole process.
@@ -58,6 +61,7 @@ let package = Package(
         .testTarget(
             name: "StreamRunnerTests",
             dependencies: ["StreamRunner", "StreamPipeline", "StreamCore", "StreamKafka", "StreamState"]),
+        .testTarget(name: "StreamExportTests", dependencies: ["StreamExport", "StreamPipeline", "StreamCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["StreamCore"]),
     ],
     swiftLanguageModes: [.v6],

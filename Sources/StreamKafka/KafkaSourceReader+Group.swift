@@ -110,7 +110,9 @@ extension KafkaSourceReader {
         for topic in spec.topics {
             for p in 0..<Int32(counts[topic] ?? 0) { all.append(TopicPartition(topic: topic, partition: p)) }
         }
-        let mine = all.enumerated().filter { $0.offset % context.workers == context.worker }.map(\.element)
+        // Process I of N (`--instance I/N`) takes the partitions p with p % N == I; its workers share those.
+        let owned = spec.instance.map { i in all.filter { i.owns(partition: $0.partition) } } ?? all
+        let mine = owned.enumerated().filter { $0.offset % context.workers == context.worker }.map(\.element)
         let list = rd_kafka_topic_partition_list_new(Int32(max(1, mine.count)))!
         defer { rd_kafka_topic_partition_list_destroy(list) }
         for tp in mine { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition) }

@@ -16,19 +16,20 @@ public enum JobGraphDOT {
         }
         node("source", sourceKind(spec.source.kind), pinned: spec.source.parallelism)
         var previous = "source"
-        var edge = "forward"
         var edges: [String] = []
+        // Labels follow the planner's routing rule: an edge into a keyed operator routes by key.
+        let routing = EdgeRouting.keys(of: spec.operators)
+        func label(_ key: [String]?) -> String { key.map { "key_by(\($0.joined(separator: ", ")))" } ?? "forward" }
+        var e = 0
         for op in spec.operators {
-            if case .keyBy(let fields) = op.kind {
-                edge = "key_by(\(fields.joined(separator: ", ")))"
-                continue
-            }
+            if case .keyBy = op.kind { continue }
             node(op.id, operatorKind(op.kind), pinned: op.parallelism)
-            edges.append("    \(quote(previous)) -> \(quote(op.id)) [label=\(quote(edge))];")
+            edges.append("    \(quote(previous)) -> \(quote(op.id)) [label=\(quote(label(routing[e].key)))];")
+            e += 1
             previous = op.id
-            edge = "forward"
         }
         node("sink", sinkKind(spec.sink.kind), pinned: spec.sink.parallelism)
+        var edge = label(routing.last?.key)
         if case .file(let file) = spec.sink.kind, file.keyByBucket, file.bucket != nil {
             edge = "key_by(bucket)"
         }

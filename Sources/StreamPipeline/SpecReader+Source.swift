@@ -21,7 +21,8 @@ extension SpecReader {
         }
         var kind: SourceKind?
         switch kinds.first {
-        case "kafka": kind = e["kafka"].flatMap { readKafkaSource($0, group: pipelineName) }.map(SourceKind.kafka)
+        case "kafka":
+            kind = e["kafka"].flatMap { readKafkaSource($0, group: pipelineName, flow: flow) }.map(SourceKind.kafka)
         case "file": kind = e["file"].flatMap(readFileSource).map(SourceKind.file)
         case "generator": kind = e["generator"].flatMap(readGenerator).map(SourceKind.generator)
         default: break
@@ -71,12 +72,15 @@ extension SpecReader {
             parallelism: parallelism)
     }
 
-    func readKafkaSource(_ node: Node, group defaultGroup: String) -> KafkaSourceSpec? {
+    static let kafkaKeys = [
+        "brokers", "topics", "group", "start_from", "properties", "assignment", "instance", "partitioned_by",
+        "allow_split_keys",
+    ]
+
+    func readKafkaSource(_ node: Node, group defaultGroup: String, flow: SchemaFlow) -> KafkaSourceSpec? {
         let path = "source.kafka"
         guard
-            let e = checker.mapping(
-                node, path, allowed: ["brokers", "topics", "group", "start_from", "properties", "assignment"],
-                required: ["brokers", "topics"])
+            let e = checker.mapping(node, path, allowed: Self.kafkaKeys, required: ["brokers", "topics"])
         else { return nil }
         let brokers = e["brokers"].flatMap { checker.name($0, e.sub("brokers")) }
         let topics = e["topics"].flatMap { checker.stringList($0, e.sub("topics")) }
@@ -109,10 +113,48 @@ extension SpecReader {
             }
         }
         let properties = e["properties"].map { checker.properties($0, e.sub("properties")) } ?? [:]
-        guard let brokers, let topics, let group, let properties else { return nil }
+        let scaling = readScaling(e, path: path, assignment: &assignment, flow: flow)
+        guard let brokers, let topics, let group, let properties, let scaling else { return nil }
         return KafkaSourceSpec(
             brokers: brokers, topics: topics.map(\.0), group: group, startFrom: start,
-            properties: properties, assignment: assignment)
+            properties: properties, assignment: assignment, instance: scaling.instance,
+            partitionedBy: scaling.partitionedBy, allowSplitKeys: scaling.allowSplitKeys)
+    }
+
+    /// `instance: I/N`, `partitioned_by` and `allow_split_keys`: how several processes share the topic.
+    /// An instance reads its partitions without a group join, so it implies `assignment: static`.
+    func readScaling(_ e: Entries, path: String, assignment: inout PartitionAssignment, flow: SchemaFlow)
+        -> (instance: SourceInstance?, partitionedBy: [String]?, allowSplitKeys: Bool)?
+    {
+        let before = checker.errors.count
+        var instance: SourceInstance?
+        if let n = e["instance"] {
+            if let text = n.scalar?.string, let i = SourceInstance(text) {
+                instance = i
+                if e["assignment"] != nil, assignment == .group {
+                    checker.report(
+                        e.keys["assignment"]!,
+                        "`instance` reads a share of the partitions without a group join; "
+                            + "it cannot be combined with `assignment: group`",
+                        help: "remove `assignment: group`, or remove `instance` and let the group share the topic")
+                }
+                assignment = .static
+            } else {
+                checker.report(
+                    n, "invalid value \(checker.describe(n)) for `\(e.sub("instance"))`",
+                    help: "write `I/N` with 0 <= I < N, e.g. `instance: 0/3` for the first of three processes")
+            }
+        }
+        var partitionedBy: [String]?
+        if let n = e["partitioned_by"], let fields = checker.stringList(n, e.sub("partitioned_by")) {
+            for (field, fieldNode) in fields where !flow.has(field) {
+                unknownField(field, at: checker.location(fieldNode), in: "`\(e.sub("partitioned_by"))`", flow: flow)
+            }
+            partitionedBy = fields.map(\.0)
+        }
+        let allow = e["allow_split_keys"].map { checker.bool($0, e.sub("allow_split_keys")) } ?? false
+        guard checker.errors.count == before, let allow else { return nil }
+        return (instance, partitionedBy, allow)
     }
 
     func readFileSource(_ node: Node) -> FileSourceSpec? {

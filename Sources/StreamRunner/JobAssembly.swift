@@ -83,7 +83,8 @@ public final class JobAssembly {
                         RecordDecoders.make(format: format, schema: schema), schema: schema, spec: eventTime,
                         wallClock: wallClock)
                 },
-                eventTimeFromKafkaTimestamp: spec.source.eventTime?.field == KafkaSourceConnector.timestampField)
+                eventTimeFromKafkaTimestamp: spec.source.eventTime?.field == KafkaSourceConnector.timestampField,
+                prefetchBudgetBytes: KafkaPrefetch.budgetBytes(stateMemoryBytes: spec.state.memoryBytes))
         }
 
         // The schema reaching the sink is the last stage's output; plan once with a placeholder sink to learn it.

@@ -21,6 +21,8 @@ public struct RunRequest: Sendable {
     public var progress: Bool
     public var summaryFile: String?
     public var leftovers: LeftoverPolicy
+    /// `--instance I/N`: this process's share of a Kafka topic's partitions.
+    public var instance: String?
 
     public init(file: String) {
         self.file = file
@@ -76,10 +78,24 @@ public struct RunSession {
             return result
         }
 
-        let spec: PipelineSpec
+        var spec: PipelineSpec
         var profile: Profile
         do throws(PipelineErrors) {
             (spec, profile) = try PipelineLoader.loadResolved(path: request.file, profile: request.profile)
+            var flag: SourceInstance?
+            if let text = request.instance {
+                guard let i = SourceInstance(text) else {
+                    throw PipelineErrors([
+                        PipelineError(
+                            file: request.file, line: 0, column: 0,
+                            message: "--instance takes I/N with 0 <= I < N (e.g. 0/3), not `\(text)`",
+                            help: "process I of N reads the partitions p with p % N == I")
+                    ])
+                }
+                flag = i
+            }
+            spec = try Instances.apply(flag, to: spec)
+            for warning in Instances.splitKeyWarnings(spec) { RunLog.write(warning) }
         } catch {
             RunLog.write(error.rendered)
             let first = error.errors.first.map { "\($0.file):\($0.line):\($0.column): \($0.message)" } ?? "invalid"

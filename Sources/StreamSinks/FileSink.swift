@@ -66,7 +66,8 @@ final class FileSinkWriter: SinkWriter {
     private let rollSizeBytes: Int64
     private let options: FileSinkOptions
     private let worker: Int
-    private let maxOpen: Int
+    private let workers: Int
+    private var maxOpen: Int
     private let clock: any StreamClock
     private let encoder: RowEncoder
     private var template: BucketTemplate?
@@ -91,12 +92,19 @@ final class FileSinkWriter: SinkWriter {
         rollSizeBytes = max(1, spec.rollSizeBytes)
         self.options = options
         worker = context.worker
+        workers = context.workers
         maxOpen = max(1, context.profile.sinkMaxOpen)
         clock = context.clock
         encoder = RowEncoder(format: spec.format, schema: context.schema)
         self.template = template
         throttle = TokenBucket(profile: context.profile, workers: context.workers, clock: context.clock)
         madeDirectories.insert(root)
+    }
+
+    /// A live profile change: the throttle and the cap on open files apply from the next write.
+    func apply(_ profile: Profile) {
+        throttle.retune(profile: profile, workers: workers)
+        maxOpen = max(1, profile.sinkMaxOpen)
     }
 
     func write(_ batch: Batch) throws(StreamError) {

@@ -72,6 +72,9 @@ struct Run: ParsableCommand {
     @Option(help: "Also append the JSON summary line to this file (on every exit, failures included).")
     var summary: String?
 
+    @Option(help: "Process I of N on one Kafka topic: read the partitions p with p % N == I (e.g. 0/3).")
+    var instance: String?
+
     func validate() throws {
         if fresh && append { throw ValidationError("--fresh and --append exclude each other: pick one") }
         guard ["auto", "on", "off"].contains(progress) else {
@@ -94,6 +97,7 @@ struct Run: ParsableCommand {
         request.progress = progress == "on" || (progress == "auto" && isatty(2) != 0)
         request.summaryFile = summary
         request.leftovers = fresh ? .fresh : (append ? .append : .refuse)
+        request.instance = instance
         let session = RunSession(
             request: request, signals: { Int(StopSignals.count) },
             exitNow: { result in

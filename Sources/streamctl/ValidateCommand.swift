@@ -26,6 +26,7 @@ struct Validate: ParsableCommand {
             do {
                 let (spec, p) = try loadPipeline(file, profile: profile)
                 print("\(file): ok (\(spec.operators.count) operators, profile \(p.name))")
+                for warning in Instances.splitKeyWarnings(spec) { log(warning) }
             } catch {
                 failed = true
             }

@@ -122,4 +122,28 @@ import Testing
 
                 """)
     }
+
+    @Test func jobGraphLabelsTheEdgeIntoAWindowByKeyAfterAFilter() throws {
+        let spec = try PipelineLoader.load(
+            yaml: """
+                name: routed
+                schema: { order_id: int64, shop: string, ts: timestamp }
+                source:
+                  generator: { rows: 10 }
+                  event_time: { field: ts }
+                operators:
+                  - key_by: shop
+                  - filter: order_id > 0
+                    id: f
+                    parallelism: 1
+                  - window: { tumbling: 1h, aggregate: { n: count() } }
+                    id: w
+                    parallelism: 3
+                sink: { stdout: { format: json } }
+                """, file: "routed.yaml")
+        let dot = JobGraphDOT.render(spec, profile: Profile(name: "t", parallelism: 2))
+        #expect(dot.contains("\"source\" -> \"f\" [label=\"key_by(shop)\"];"))
+        #expect(dot.contains("\"f\" -> \"w\" [label=\"key_by(shop)\"];"))
+        #expect(dot.contains("\"w\" -> \"sink\" [label=\"forward\"];"))
+    }
 }

@@ -116,6 +116,32 @@ public enum PartitionAssignment: String, Sendable, Hashable, CaseIterable {
     case `static`
 }
 
+/// Process `index` of `count` streamctl processes sharing a topic (`--instance I/N`): it reads the
+/// partitions p with p % count == index.
+public struct SourceInstance: Sendable, Hashable, CustomStringConvertible {
+    public var index: Int
+    public var count: Int
+
+    public init(index: Int, count: Int) {
+        self.index = index
+        self.count = count
+    }
+
+    /// Parses `I/N` with 0 <= I < N; nil otherwise.
+    public init?(_ text: String) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let i = Int(parts[0]),
+            let n = Int(parts[1]), n >= 1, i >= 0, i < n
+        else { return nil }
+        self.init(index: i, count: n)
+    }
+
+    public var description: String { "\(index)/\(count)" }
+
+    /// Whether partition `p` of a topic belongs to this instance.
+    public func owns(partition p: Int32) -> Bool { Int(p) % count == index }
+}
+
 public struct KafkaSourceSpec: Sendable, Hashable {
     /// Bootstrap servers, or `embedded` for the in-process broker.
     public var brokers: String
@@ -125,10 +151,17 @@ public struct KafkaSourceSpec: Sendable, Hashable {
     /// Passed to librdkafka untouched (security settings included).
     public var properties: [String: String]
     public var assignment: PartitionAssignment
+    /// This process's share of the partitions when several processes read the topic; nil reads all.
+    public var instance: SourceInstance?
+    /// The fields the producer keyed the topic's messages by, so equal values share a partition.
+    public var partitionedBy: [String]?
+    /// The user accepts that keyed results are split across instances (the key does not follow the partitioning).
+    public var allowSplitKeys: Bool
 
     public init(
         brokers: String, topics: [String], group: String, startFrom: StartPosition = .earliest,
-        properties: [String: String] = [:], assignment: PartitionAssignment = .group
+        properties: [String: String] = [:], assignment: PartitionAssignment = .group, instance: SourceInstance? = nil,
+        partitionedBy: [String]? = nil, allowSplitKeys: Bool = false
     ) {
         self.brokers = brokers
         self.topics = topics
@@ -136,6 +169,9 @@ public struct KafkaSourceSpec: Sendable, Hashable {
         self.startFrom = startFrom
         self.properties = properties
         self.assignment = assignment
+        self.instance = instance
+        self.partitionedBy = partitionedBy
+        self.allowSplitKeys = allowSplitKeys
     }
 }
 
@@ -376,8 +412,8 @@ public struct StateSpec: Sendable, Hashable {
     public var memoryBytes: Int64
     /// Block cache size; nil derives it from the budget, 0 disables the block cache (`block_cache: off`).
     public var blockCacheBytes: Int64?
-    /// The per-worker read caches in front of RocksDB, all workers together; taken out of `memoryBytes`.
-    /// nil derives it (a sixteenth of the budget), 0 turns them off (`worker_cache: off`).
+    /// The per-worker write-back buffers of window accumulators, all workers together; taken out of
+    /// `memoryBytes`. nil derives it (a sixteenth of the budget), 0 turns them off (`worker_cache: off`).
     public var workerCacheBytes: Int64?
 
     public init(
@@ -391,10 +427,9 @@ public struct StateSpec: Sendable, Hashable {
         self.workerCacheBytes = workerCacheBytes
     }
 
-    /// What the worker caches get: nothing for the in-memory backend (state is already in memory).
+    /// What the worker buffers get, with either backend (the buffer saves the table's writes and lookups).
     public var effectiveWorkerCacheBytes: Int64 {
-        guard backend == .rocksdb else { return 0 }
-        return min(workerCacheBytes ?? memoryBytes / 16, memoryBytes / 2)
+        min(workerCacheBytes ?? memoryBytes / 16, memoryBytes / 2)
     }
 }
 

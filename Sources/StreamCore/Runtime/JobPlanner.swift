@@ -38,7 +38,8 @@ public enum JobPlanner {
                 input: .forward, outputSchema: schema)
         ]
         var keyNames: [String]? = nil
-        var nextInput: Partitioning = .forward
+        let edgeKeys = EdgeRouting.keys(of: spec.operators)
+        var edgeIndex = 0
         let timeField = spec.source.eventTime?.field
         // The worker caches' share of the state budget is split evenly over stateful operators.
         let statefulOperators = spec.operators.filter {
@@ -64,11 +65,17 @@ public enum JobPlanner {
             let input = schema
             let stageKind: StageKind
             let output: Schema
-            switch op.kind {
-            case .keyBy(let names):
-                let key = try keyColumns(names, schema, op.id)
+            if case .keyBy(let names) = op.kind {
+                _ = try keyColumns(names, schema, op.id)
                 keyNames = names
-                nextInput = .keyed(key)
+                continue
+            }
+            let edge = edgeKeys[edgeIndex]
+            edgeIndex += 1
+            var inputPartitioning = Partitioning.forward
+            if let names = edge.key { inputPartitioning = .keyed(try keyColumns(names, input, op.id)) }
+            switch op.kind {
+            case .keyBy:
                 continue
             case .filter(let text):
                 let compiled: CompiledExpression
@@ -159,8 +166,6 @@ public enum JobPlanner {
                 output = Schema(key.fields + aggs.map(\.outputField))
             case .dedupe(let names, let ttl):
                 let key = try keyColumns(names, input, op.id)
-                // Dedupe keys by its own key: rows must reach the worker owning that key.
-                nextInput = .keyed(key)
                 let table = try parts.state.table(named: op.id)
                 let groups = keyGroups
                 let clock = parts.clock
@@ -174,8 +179,8 @@ public enum JobPlanner {
                 output = input
             }
             stages.append(
-                StagePlan(id: op.id, kind: stageKind, parallelism: parallelism, input: nextInput, outputSchema: output))
-            nextInput = .forward
+                StagePlan(
+                    id: op.id, kind: stageKind, parallelism: parallelism, input: inputPartitioning, outputSchema: output))
             if case .map = op.kind, let names = keyNames, !names.allSatisfy({ output.index(of: $0) != nil }) {
                 keyNames = nil
             }
@@ -183,11 +188,15 @@ public enum JobPlanner {
             if case .runningAggregate = op.kind { keyNames = nil }
             schema = output
         }
+        var sinkPartitioning = parts.sinkPartitioning ?? .forward
+        if parts.sinkPartitioning == nil, let names = edgeKeys.last?.key {
+            sinkPartitioning = .keyed(try keyColumns(names, schema, "sink"))
+        }
         stages.append(
             StagePlan(
                 id: "sink", kind: .sink(parts.sink),
                 parallelism: profile.parallelism(of: "sink", pinned: spec.sink.parallelism),
-                input: parts.sinkPartitioning ?? nextInput, outputSchema: schema))
+                input: sinkPartitioning, outputSchema: schema))
         return JobPlan(name: spec.name, stages: stages, profile: profile, source: spec.source, keyGroups: keyGroups)
     }
 }

@@ -23,6 +23,19 @@ public struct InputWatermarks: Sendable {
 
     public var allEnded: Bool { ended.allSatisfy { $0 } }
 
+    /// Adds an input (a sender started at a rescale) that holds the watermark until it sends one.
+    public mutating func addInput() -> Int {
+        perInput.append(.min)
+        ended.append(false)
+        return perInput.count - 1
+    }
+
+    /// Inputs known.
+    public var count: Int { perInput.count }
+
+    /// Inputs that ended.
+    public var endedInputs: Set<Int> { Set(ended.indices.filter { ended[$0] }) }
+
     private mutating func recompute() -> Int64? {
         var m = Int64.max
         var any = false
