@@ -271,7 +271,7 @@ public final class JobRunner: @unchecked Sendable {
         if let failure, failure.isStdoutClosed { status = "ok" }
         var summary = RunSummary(
             pipeline: spec.name, status: status,
-            error: failure?.message, profile: profile.name, snapshot: snapshot, lagLeft: lagLeft,
+            error: status == "ok" ? nil : failure?.message, profile: profile.name, snapshot: snapshot, lagLeft: lagLeft,
             badRecords: job.badRecordCount, durationMs: Int64((clock.monotonicNs() &- run.startedNs) / 1_000_000),
             output: run.assembly.outputDescription, peakRSS: ProcessMemory.peakResidentBytes())
         if run.assembly.earlyStop.isRaised, case .file = spec.sink.kind { summary.partialOutput = true }

@@ -156,6 +156,10 @@ public struct RunSession {
         }
         defer { withExtendedLifetime(lock) {} }
 
+        let disk = spec.state.backend == .rocksdb ? DiskSpaceWatch(directory: spec.state.dir) : nil
+        if let short = disk?.shortage(minimum: DiskSpaceWatch.startMinimum, starting: true) {
+            return early(.failed(short.kind), short.message)
+        }
         let runner = JobRunner(spec: spec, profile: profile, options: options)
         do throws(StreamError) { try runner.start() } catch {
             return early(error.kind == .config ? .config : .failed(error.kind), error.message)
@@ -169,6 +173,11 @@ public struct RunSession {
                 runner.summaryNow(status: "interrupted", error: "interrupted by a second signal while draining")?
                     .emit(to: request.summaryFile)
                 exitNow(.interrupted)
+            }
+            if let short = disk?.shortage(minimum: DiskSpaceWatch.runMinimum, starting: false),
+                let job = runner.job, !job.isFinished
+            {
+                job.fail(short)
             }
             return signals() > 0
         })
