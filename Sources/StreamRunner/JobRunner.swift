@@ -29,6 +29,8 @@ public struct RunOptions: Sendable {
     public var savepointOnExit: String?
     /// Start from the savepoint in this directory instead of the latest checkpoint.
     public var fromSavepoint: String?
+    /// Restarts inside the process after a failure (each resumes from the latest checkpoint).
+    public var restart = RestartPolicy()
 
     public init(
         maxRecords: Int? = nil, bound: SourceBound = .unbounded, maxDurationMs: Int64? = nil,
@@ -42,6 +44,32 @@ public struct RunOptions: Sendable {
         self.progress = progress
         self.bindArenas = bindArenas
         self.superviseEveryMs = superviseEveryMs
+    }
+}
+
+/// How often and how soon a failed job is started again inside the process. A restart resumes from the
+/// latest checkpoint; configuration errors are never retried.
+public struct RestartPolicy: Sendable, Hashable {
+    /// Restarts allowed after the first start; 0 means none.
+    public var maxAttempts: Int
+    /// Wait before the first restart.
+    public var delayMs: Int64
+    /// Each further wait is this many times the last (1: fixed delay), up to `maxDelayMs`.
+    public var backoff: Double
+    public var maxDelayMs: Int64
+
+    public init(maxAttempts: Int = 0, delayMs: Int64 = 1_000, backoff: Double = 2, maxDelayMs: Int64 = 60_000) {
+        self.maxAttempts = maxAttempts
+        self.delayMs = delayMs
+        self.backoff = backoff
+        self.maxDelayMs = maxDelayMs
+    }
+
+    /// The wait before restart number `attempt` (1-based).
+    public func delay(before attempt: Int) -> Int64 {
+        var d = Double(delayMs)
+        for _ in 1..<max(1, attempt) { d *= backoff }
+        return min(maxDelayMs, Int64(d))
     }
 }
 
@@ -323,6 +351,31 @@ public final class JobRunner: @unchecked Sendable {
         }
         try start()
     }
+
+    /// Start, supervise and wait — and after a failure that is not a configuration error, wait as the
+    /// restart policy says and start again from the latest checkpoint, up to its attempts. The outcome is
+    /// that of the last start; `restarts` counts the restarts taken.
+    public func runWithRestarts(
+        shouldStop: () -> Bool = { false }, sleepMs: (Int64) -> Void = { usleep(UInt32(min($0, 4_000_000)) * 1000) }
+    ) throws(StreamError) -> RunOutcome {
+        var outcome = try run(shouldStop: shouldStop)
+        var attempt = 0
+        while let failure = outcome.failure, failure.kind != .config, !failure.isStdoutClosed,
+            attempt < options.restart.maxAttempts, !shouldStop()
+        {
+            attempt += 1
+            let wait = options.restart.delay(before: attempt)
+            RunLog.write(
+                "restart \(attempt) of \(options.restart.maxAttempts) in \(wait) ms after: \(failure.message)")
+            sleepMs(wait)
+            restarts += 1
+            outcome = try run(shouldStop: shouldStop)
+        }
+        return outcome
+    }
+
+    /// Restarts taken by `runWithRestarts`.
+    public private(set) var restarts = 0
 
     /// Start, supervise and wait in one call.
     public func run(shouldStop: () -> Bool = { false }) throws(StreamError) -> RunOutcome {

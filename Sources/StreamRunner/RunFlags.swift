@@ -70,6 +70,16 @@ enum RunFlags {
             embeddedFill: EmbeddedFill(
                 partitions: r.partitions ?? 8, generateRows: r.generate, loadFile: r.load, keyField: r.loadKey),
             progress: r.progress)
+        if let n = r.restarts {
+            guard n >= 0, n <= 1_000 else { throw FlagError("--restarts takes 0…1000, not \(n)") }
+            options.restart.maxAttempts = n
+        }
+        if let d = r.restartDelay {
+            guard let ms = Durations.parseMs(d), ms >= 0 else {
+                throw FlagError("--restart-delay `\(d)` is not a duration (e.g. 500ms, 5s)")
+            }
+            options.restart.delayMs = ms
+        }
         options.savepointOnExit = r.savepointOnExit
         options.fromSavepoint = r.fromSavepoint
         return options

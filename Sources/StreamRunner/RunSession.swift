@@ -27,6 +27,10 @@ public struct RunRequest: Sendable {
     public var savepointOnExit: String?
     /// `--from-savepoint DIR`: start from that savepoint instead of the latest checkpoint.
     public var fromSavepoint: String?
+    /// `--restarts N`: restarts after a failure, each from the latest checkpoint.
+    public var restarts: Int?
+    /// `--restart-delay D`: the first restart's wait (doubling after each, up to a minute).
+    public var restartDelay: String?
 
     public init(file: String) {
         self.file = file
@@ -161,11 +165,8 @@ public struct RunSession {
             return early(.failed(short.kind), short.message)
         }
         let runner = JobRunner(spec: spec, profile: profile, options: options)
-        do throws(StreamError) { try runner.start() } catch {
-            return early(error.kind == .config ? .config : .failed(error.kind), error.message)
-        }
         let signals = self.signals
-        let outcome = runner.wait(shouldStop: {
+        let shouldStop = {
             if signals() >= 2 {
                 RunLog.write(
                     "second signal: exiting without draining; in-progress part files are left for the next run to remove"
@@ -180,7 +181,11 @@ public struct RunSession {
                 job.fail(short)
             }
             return signals() > 0
-        })
+        }
+        let outcome: RunOutcome
+        do throws(StreamError) { outcome = try runner.runWithRestarts(shouldStop: shouldStop) } catch {
+            return early(error.kind == .config ? .config : .failed(error.kind), error.message)
+        }
         outcome.summary.emit(to: request.summaryFile)
         if let failure = outcome.failure {
             if failure.isStdoutClosed { return .ok }

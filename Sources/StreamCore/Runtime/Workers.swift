@@ -300,6 +300,7 @@ struct OperatorWorker {
         guard change.arrive(watermarks: input.watermarks, nowNs: { job.clock.monotonicNs() }, failed: { job.failed })
         else { return false }
         guard worker < change.newParallelism else {
+            _ = job.retiredTasks.withLock { $0.insert(task) }
             emitter.broadcast(.end)
             return false
         }
