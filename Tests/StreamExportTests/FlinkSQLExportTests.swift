@@ -216,6 +216,43 @@ import Testing
         #expect(sql.contains("-- differs: `aggregate-1` ttl"))
     }
 
+    @Test func fileSourcesFlinkCannotReadTheSameWayAreErrorsAtTheirKey() throws {
+        let globbed = try exportErrors(
+            ordersPipeline(
+                operators: Self.hourly,
+                source: """
+                      file: { paths: [in/a.jsonl, in/b.jsonl] }
+                      event_time: { field: ts }
+                    """))
+        #expect(globbed.map { "\($0.line):\($0.column)" } == ["9:11"])
+        #expect(globbed.first?.message.contains("reads one file or directory") == true)
+        let header = try exportErrors(
+            ordersPipeline(
+                operators: Self.hourly,
+                source: """
+                      file: { paths: [in/a.csv] }
+                      format: csv
+                      event_time: { field: ts }
+                    """))
+        #expect(header.first?.message == "Flink's csv format cannot skip a header line")
+        let headerless = try export(
+            ordersPipeline(
+                operators: Self.hourly,
+                source: """
+                      file: { paths: [in/a.csv], header: false }
+                      format: csv
+                      event_time: { field: ts }
+                    """))
+        #expect(headerless.contains("'connector' = 'filesystem',\n  'path' = 'in/a.csv',\n  'format' = 'csv'"))
+    }
+
+    @Test func stdoutAndNullSinksArePrintAndBlackhole() throws {
+        let printed = try export(ordersPipeline(operators: Self.hourly))
+        #expect(printed.contains("CREATE TABLE `sink` (\n  `shop` STRING,"))
+        #expect(printed.contains("'connector' = 'print'"))
+        #expect(try export(ordersPipeline(operators: Self.hourly, sink: "null: {}")).contains("'connector' = 'blackhole'"))
+    }
+
     @Test func intervalsUseTheLargestExactUnit() {
         #expect(FlinkSQL.interval(ms: 3_600_000) == "INTERVAL '1' HOUR")
         #expect(FlinkSQL.interval(ms: 90_000) == "INTERVAL '90' SECOND")
