@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: every figure in one run, each beside its reference where one exists.
 # Needs .build/release/streamctl (make build), kcat and db_bench (make bench installs them).
-# Environment: ROWS (pipeline rows, default 5M), KAFKA_ROWS (default 2M), STATE_SIZES (default "1000000 10000000").
+# Environment: ORDERS_ROWS and FILE_ROWS_BIG (bench/orders.sh), ROWS (micro-pipeline rows, default 5M), KAFKA_ROWS (default 2M), STATE_SIZES (default "1000000 10000000").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 S=.build/release/streamctl
@@ -15,9 +15,12 @@ echo "== startup: time to validate and plan the orders job"
 echo "== decode: JSON → columns, one thread"
 $S bench decode --rows 2000000
 
-echo "== pipeline: generator → key_by shop → 1-hour windows → null sink"
-for p in 1 2; do $S bench pipeline --rows "$ROWS" --parallelism $p; done
-$S bench pipeline --rows "$ROWS" --parallelism 2 --state rocksdb
+echo "== orders: the orders job on the realistic workload, Kafka (beside kcat) and files (bench/orders.sh)"
+STREAMCTL=$S bash bench/orders.sh
+
+echo "== micro-pipeline: generator (1,000 shops) → key_by → 1-hour windows → null sink; a micro-benchmark of the runtime"
+for p in 1 2; do $S bench micro-pipeline --rows "$ROWS" --parallelism $p; done
+$S bench micro-pipeline --rows "$ROWS" --parallelism 2 --state rocksdb
 
 echo "== kafka: kcat -C -e versus streamctl consume + decode, same embedded topic, same run"
 $S bench kafka --rows "$KAFKA_ROWS" --partitions 64 --parallelism 2

@@ -9,6 +9,7 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/options.h>
+#include <rocksdb/version.h>
 #include <rocksdb/write_buffer_manager.h>
 
 extern "C" {
@@ -30,5 +31,11 @@ void streamctl_rocksdb_options_set_write_buffer_manager(rocksdb_options_t *optio
 size_t streamctl_rocksdb_options_write_buffer_manager_usage(rocksdb_options_t *options) {
     auto &manager = options->rep.write_buffer_manager;
     return manager ? manager->memory_usage() : 0;
+}
+
+const char *streamctl_rocksdb_version(void) {
+    // The library's own answer, not the header's: a different librocksdb may be linked at run time.
+    static const std::string version = rocksdb::GetRocksVersionAsString(true);
+    return version.c_str();
 }
 }

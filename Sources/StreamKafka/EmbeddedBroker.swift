@@ -85,6 +85,11 @@ public final class EmbeddedBroker: @unchecked Sendable {
         var usage = [MockRetention.Usage](repeating: MockRetention.Usage(), count: partitions)
         for (i, line) in lines.enumerated() {
             let key = keyField.flatMap { JSONKeyScan.value(of: $0, in: line) }
+            if let problem = MockRetention.oversized(
+                keyBytes: key?.count ?? 0, valueBytes: line.count, line: i + 1, topic: topic)
+            {
+                throw StreamError(.config, problem)
+            }
             let p: Int32
             if let key {
                 p = key.withUnsafeBytes { k in
@@ -107,6 +112,22 @@ public final class EmbeddedBroker: @unchecked Sendable {
         }
         try producer.flushDeliveries(timeoutMs: 60_000)
         return plan.count
+    }
+
+    /// Whether the first non-empty line of a JSON-lines file has `field` (with a non-null value), so a key
+    /// field that names nothing is refused instead of silently loading unkeyed messages.
+    public static func firstRecord(ofJSONLines path: String, hasField field: String) -> Bool {
+        guard let f = fopen(path, "rb") else { return true }  // the load itself reports the unreadable file
+        defer { fclose(f) }
+        var line: UnsafeMutablePointer<CChar>?
+        var capacity = 0
+        defer { free(line) }
+        while getline(&line, &capacity, f) > 0, let line {
+            let bytes = Array(UnsafeRawBufferPointer(start: line, count: strlen(line)))
+            if bytes.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }) { continue }
+            return JSONKeyScan.value(of: field, in: bytes[...]) != nil
+        }
+        return true
     }
 
     /// Takes broker `id` (1-based) down: it closes its connections and refuses new ones.

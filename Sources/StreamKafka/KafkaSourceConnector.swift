@@ -26,12 +26,15 @@ public struct KafkaSourceConnector: SourceConnector {
     public let bootstrap: String
     let decoderFactory: @Sendable (Schema) -> any RecordDecoder
     let eventTimeFromKafkaTimestamp: Bool
+    /// What all readers together may prefetch (`KafkaPrefetch`); nil leaves the profile's bound alone.
+    let prefetchBudgetBytes: Int64?
     let shared: KafkaSourceShared
 
     public init(
         spec: KafkaSourceSpec, bootstrap: String, decoderFactory: @escaping @Sendable (Schema) -> any RecordDecoder,
-        eventTimeFromKafkaTimestamp: Bool
+        eventTimeFromKafkaTimestamp: Bool, prefetchBudgetBytes: Int64? = nil
     ) {
+        self.prefetchBudgetBytes = prefetchBudgetBytes
         self.spec = spec
         self.bootstrap = bootstrap
         self.decoderFactory = decoderFactory

@@ -33,6 +33,8 @@ public final class KafkaSourceReader: SourceReader {
     private let timestampColumn: Int?
     let topicIndex: [String: Int]
     let connectTimeoutNs: UInt64
+    /// `queued.max.messages.kbytes` of this consumer: the profile's, inside the prefetch budget.
+    let queuedMaxKBytes: Int
     /// Topic names by librdkafka topic handle, so messages do not build a String each.
     private var topicNames: [OpaquePointer: String] = [:]
 
@@ -77,6 +79,9 @@ public final class KafkaSourceReader: SourceReader {
         connectTimeoutNs = timeoutMs * 1_000_000
         properties = properties.filter { !$0.key.hasPrefix("streamctl.") }
         let profile = context.profile
+        queuedMaxKBytes = KafkaPrefetch.queuedMaxKBytes(
+            profileKBytes: profile.kafkaQueuedMaxKBytes, budgetBytes: connector.prefetchBudgetBytes,
+            consumers: context.workers)
         let base: [(String, String)] = [
             ("bootstrap.servers", bootstrap), ("group.id", spec.group),
             ("client.id", "streamctl-source-\(context.worker)"),
@@ -84,7 +89,7 @@ public final class KafkaSourceReader: SourceReader {
             ("enable.partition.eof", "true"), ("partition.assignment.strategy", "cooperative-sticky"),
             // Only used when a position fell out of retention (logged as data loss) or nothing is committed.
             ("auto.offset.reset", "earliest"),
-            ("queued.max.messages.kbytes", String(profile.kafkaQueuedMaxKBytes)),
+            ("queued.max.messages.kbytes", String(queuedMaxKBytes)),
             // With one consumer queue for all partitions librdkafka compares this count against the whole
             // queue: at the default (100k) every partition stops being fetchable at once and the fetcher
             // sleeps until its next 1 s tick. The byte bound above is the one that should govern.
@@ -179,7 +184,12 @@ public final class KafkaSourceReader: SourceReader {
         return out
     }
 
-    public func metrics() -> [String: Int64] { ["data_loss_offsets": lostOffsets.load(ordering: .relaxed)] }
+    public func metrics() -> [String: Int64] {
+        [
+            "data_loss_offsets": lostOffsets.load(ordering: .relaxed),
+            "kafka_prefetch_bound_bytes": Int64(queuedMaxKBytes) * 1024,
+        ]
+    }
 
     /// The next offset to read of every partition this reader holds and has a position in.
     public func positions() -> [TopicPartition: Int64] {

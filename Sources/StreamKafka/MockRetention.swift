@@ -44,7 +44,19 @@ public enum MockRetention {
         return "loading \(topic) would overflow the embedded broker's retention: partition \(partition) of "
             + "\(partitions) would hold \(usage.rows) rows, about \(need) bytes, but the embedded broker keeps at "
             + "most \(maxBytes) bytes (5 MiB) per partition and silently drops the oldest beyond that; "
-            + "use more partitions (at least \(fitPartitions)) or a smaller file"
+            + "use more partitions (at least \(fitPartitions): `--partitions` on `run`, `--topic NAME:N` on "
+            + "`dev-broker`) or a smaller file"
+    }
+
+    /// The message refusing a record that alone exceeds a partition's retention (no partition count helps),
+    /// or nil when it fits.
+    static func oversized(keyBytes: Int, valueBytes: Int, line: Int, topic: String) -> String? {
+        let need = keyBytes + valueBytes + recordOverheadBytes + batchHeaderBytes
+        guard need > maxBytes else { return nil }
+        return
+            "record \(line) of the file is one message of about \(need) bytes, more than the \(maxBytes) bytes (5 MiB) the "
+            + "embedded broker keeps per partition of \(topic): no number of partitions can hold it; "
+            + "use a real Kafka broker for messages this large, or split the record"
     }
 }
 

@@ -141,13 +141,21 @@ final class Checker {
         return s
     }
 
-    func int(_ node: Node, _ path: String, min: Int? = nil) -> Int? {
+    /// The largest count any key accepts unless it names its own bound: far above any real use, far below
+    /// what overflows the arithmetic done with it.
+    static let maxCount = 1_000_000_000_000
+
+    func int(_ node: Node, _ path: String, min: Int? = nil, max: Int = Checker.maxCount) -> Int? {
         guard let s = node.scalar, !isNull(node), let v = Int(s.string.replacingUnderscores()) else {
             report(node, "expected an integer for `\(path)`, found \(describe(node))")
             return nil
         }
         if let min, v < min {
             report(node, "`\(path)` must be at least \(min), found `\(v)`")
+            return nil
+        }
+        if v > max {
+            report(node, "`\(path)` must be at most \(max.grouped), found `\(s.string)`")
             return nil
         }
         return v
@@ -175,6 +183,9 @@ final class Checker {
         }
     }
 
+    /// The longest duration any key accepts (100 years): event times plus it stay far from overflowing.
+    static let maxDurationMs: Int64 = 36_500 * 86_400_000
+
     /// A duration; `positive` rejects zero.
     func duration(_ node: Node, _ path: String, positive: Bool = false) -> Int64? {
         guard let s = node.scalar, !isNull(node), let ms = Durations.parseMs(s.string) else {
@@ -187,16 +198,33 @@ final class Checker {
             report(node, "`\(path)` must be longer than zero")
             return nil
         }
+        if ms > Self.maxDurationMs {
+            report(node, "`\(path)` must be at most 36500d (100 years), found `\(s.string)`")
+            return nil
+        }
         return ms
     }
 
-    func size(_ node: Node, _ path: String, positive: Bool = false) -> Int64? {
+    /// The largest size any key accepts unless it names its own bound (1 PiB).
+    static let maxSizeBytes: Int64 = 1 << 50
+
+    func size(
+        _ node: Node, _ path: String, positive: Bool = false, min: Int64? = nil, max: Int64 = Checker.maxSizeBytes
+    ) -> Int64? {
         guard let s = node.scalar, !isNull(node), let bytes = Sizes.parseBytes(s.string) else {
             report(node, "invalid size \(describe(node)) for `\(path)`", help: "accepted units: \(Sizes.acceptedUnits)")
             return nil
         }
         if positive, bytes == 0 {
             report(node, "`\(path)` must be larger than zero")
+            return nil
+        }
+        if let min, bytes < min {
+            report(node, "`\(path)` must be at least \(Sizes.format(min)), found `\(s.string)`")
+            return nil
+        }
+        if bytes > max {
+            report(node, "`\(path)` must be at most \(Sizes.format(max)), found `\(s.string)`")
             return nil
         }
         return bytes
@@ -278,6 +306,19 @@ struct Entries {
 
     /// `path.key`, for messages.
     func sub(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+}
+
+extension Int {
+    /// `10000000` → `10,000,000`, for bounds in messages.
+    var grouped: String {
+        let digits = String(self.magnitude)
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0, (digits.count - i) % 3 == 0 { out += "," }
+            out.append(c)
+        }
+        return self < 0 ? "-" + out : out
+    }
 }
 
 extension String {

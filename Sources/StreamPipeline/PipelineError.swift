@@ -1,3 +1,5 @@
+import Foundation
+
 /// A problem in a pipeline or profile file, pointing at what to change.
 ///
 /// Prints as `file:LINE:COLUMN: error: MESSAGE`, followed by `  help: FIX` on a second line when there is a fix.
@@ -34,6 +36,27 @@ public struct PipelineErrors: Error, Sendable, Hashable, CustomStringConvertible
     public init(_ errors: [PipelineError]) { self.errors = errors }
 
     public var description: String { errors.map(\.description).joined(separator: "\n") }
+
+    /// Every error with the offending line of its file and a caret under the column, as compilers print them.
+    public var rendered: String {
+        var linesByFile: [String: [Substring]] = [:]
+        return errors.map { e -> String in
+            var text = "\(e.file):\(e.line):\(e.column): error: \(e.message)"
+            if e.line == 0 { text = "\(e.file): error: \(e.message)" }
+            if e.line > 0 {
+                if linesByFile[e.file] == nil {
+                    let content = (try? String(contentsOfFile: e.file, encoding: .utf8)) ?? ""
+                    linesByFile[e.file] = content.split(separator: "\n", omittingEmptySubsequences: false)
+                }
+                if let lines = linesByFile[e.file], e.line <= lines.count {
+                    let source = lines[e.line - 1]
+                    text += "\n    " + source + "\n    " + String(repeating: " ", count: max(0, e.column - 1)) + "^"
+                }
+            }
+            if let help = e.help { text += "\n  help: \(help)" }
+            return text
+        }.joined(separator: "\n")
+    }
 }
 
 /// Nearest-name suggestions, as `did you mean `x`?`.

@@ -16,8 +16,48 @@ public enum PipelineLoader {
         return try load(yaml: text, file: path)
     }
 
+    /// Loads a pipeline and resolves its profile (`profile`, or the pipeline's `profiles.initial`), reporting
+    /// the errors of both files at once: a broken profile file shows up beside the pipeline's own errors.
+    public static func loadResolved(path: String, profile: String?) throws(PipelineErrors) -> (PipelineSpec, Profile) {
+        let searchDirectories = ProfileLoader.defaultSearchDirectories(pipelineFile: path)
+        var spec: PipelineSpec?
+        var errors: [PipelineError] = []
+        var profiles = ProfilesSpec()
+        do throws(PipelineErrors) {
+            let text = try readText(path, kind: "pipeline")
+            let loaded = try load(yaml: text, file: path, profilesRead: &profiles)
+            spec = loaded
+            profiles = loaded.profiles
+        } catch {
+            errors = error.errors
+        }
+        let name = profile ?? profiles.initial
+        var resolved: Profile?
+        do throws(PipelineErrors) {
+            if let spec {
+                resolved = try ProfileLoader.resolve(name: name, spec: spec, searchDirectories: searchDirectories)
+            } else if let file = ProfileLoader.profileFile(
+                name: name, files: profiles.files, pipelineFile: path, searchDirectories: searchDirectories)
+            {
+                _ = try ProfileLoader.load(path: file)
+            }
+        } catch {
+            errors += error.errors
+        }
+        guard errors.isEmpty, let spec, let resolved else { throw PipelineErrors(errors) }
+        return (spec, resolved)
+    }
+
     /// Loads and validates YAML text; `file` names it in messages and anchors relative profile files.
     public static func load(yaml: String, file: String) throws(PipelineErrors) -> PipelineSpec {
+        var profiles = ProfilesSpec()
+        return try load(yaml: yaml, file: file, profilesRead: &profiles)
+    }
+
+    /// As `load(yaml:file:)`; `profilesRead` gets the `profiles` section even when other parts have errors.
+    static func load(yaml: String, file: String, profilesRead: inout ProfilesSpec) throws(PipelineErrors)
+        -> PipelineSpec
+    {
         let checker = Checker(file: file, text: yaml)
         let root: Node?
         do {
@@ -39,6 +79,7 @@ public enum PipelineLoader {
             profileNames: ProfileLoader.availableNames(
                 searchDirectories: ProfileLoader.defaultSearchDirectories(pipelineFile: file)))
         let spec = reader.read(root)
+        profilesRead = reader.profilesRead
         let errors = checker.sortedErrors
         guard errors.isEmpty, let spec else { throw PipelineErrors(errors) }
         return spec
@@ -63,6 +104,10 @@ final class SpecReader {
     let checker: Checker
     let profileNames: [String]
     var file: String { checker.file }
+    /// `source.decimal_rounding: strict`, applied to the schema's decimal fields once the source is read.
+    var strictDecimals = false
+    /// The `profiles` section as read, kept even when the pipeline has errors elsewhere.
+    var profilesRead = ProfilesSpec()
 
     static let topKeys = ["name", "schema", "source", "operators", "sink", "state", "checkpoints", "profiles"]
 
@@ -90,6 +135,10 @@ final class SpecReader {
         }
         if let schema { flow.schema = schema }
         let source = sourceNode.flatMap { readSource($0, flow: flow, pipelineName: name ?? "") }
+        if strictDecimals {
+            schema = schema.map(Self.strictDecimals)
+            flow.schema = Self.strictDecimals(flow.schema)
+        }
         var operators: [OperatorSpec] = []
         var sourceWithTime = source
         if let node = top["operators"] {
@@ -100,6 +149,7 @@ final class SpecReader {
         let checkpoints = top["checkpoints"].flatMap(readCheckpoints) ?? CheckpointSpec()
         let ids = ["source", "sink"] + operators.map(\.id)
         let profiles = top["profiles"].flatMap { readProfiles($0, operatorIds: ids) } ?? ProfilesSpec()
+        profilesRead = profiles
         guard let name, let schema, let sourceWithTime, let sink else { return nil }
         return PipelineSpec(
             name: name, schema: schema, source: sourceWithTime, operators: operators, sink: sink, state: state,
@@ -107,6 +157,15 @@ final class SpecReader {
     }
 
     // MARK: Schema
+
+    static func strictDecimals(_ schema: Schema) -> Schema {
+        Schema(
+            schema.fields.map { f in
+                var f = f
+                if case .decimal = f.type { f.strictDecimal = true }
+                return f
+            })
+    }
 
     static let typeHelp =
         "field types: `int64`, `double`, `bool`, `string`, `timestamp`, `decimal`, `decimal(N)`; "
@@ -155,10 +214,11 @@ final class SpecReader {
     func readFieldType(_ name: String, _ value: Node) -> Field? {
         var typeNode = value
         var nullable = false
+        var unitNode: Node?
         if value.mapping != nil {
             guard
                 let entries = checker.mapping(
-                    value, "schema.\(name)", allowed: ["type", "nullable"], required: ["type"]),
+                    value, "schema.\(name)", allowed: ["type", "nullable", "unit"], required: ["type"]),
                 let t = entries["type"]
             else { return nil }
             typeNode = t
@@ -166,18 +226,41 @@ final class SpecReader {
                 guard let b = checker.bool(n, "schema.\(name).nullable") else { return nil }
                 nullable = b
             }
+            unitNode = entries["unit"]
         }
         guard var text = checker.string(typeNode, "schema.\(name)") else { return nil }
         if text.hasSuffix("?") {
             nullable = true
             text.removeLast()
         }
-        guard let type = FieldType(name: text.trimmingCharacters(in: .whitespaces)) else {
-            let near = Suggest.didYouMean(text, in: FieldType.allNames)
+        let typeName = text.trimmingCharacters(in: .whitespaces)
+        // Only the documented spellings: `int` could as well mean 32 bits, `float64` a binary float.
+        guard let type = FieldType(name: typeName), Self.isCanonicalTypeName(typeName) else {
+            let alias = FieldType(name: typeName).map { "write `\($0.description)`" }
+            let near = alias ?? Suggest.didYouMean(text, in: FieldType.allNames)
             checker.report(typeNode, "unknown field type `\(text)` for `\(name)`", help: near ?? Self.typeHelp)
             return nil
         }
-        return Field(name, type, nullable: nullable)
+        var field = Field(name, type, nullable: nullable)
+        if let unitNode {
+            let units = TimestampUnit.allCases.map(\.rawValue)
+            guard type == .timestamp else {
+                checker.report(unitNode, "`unit` applies only to timestamp fields; `\(name)` is \(type)")
+                return nil
+            }
+            guard let text = unitNode.scalar?.string, let unit = TimestampUnit(rawValue: text) else {
+                checker.report(
+                    unitNode, "unknown timestamp unit \(checker.describe(unitNode)) for `schema.\(name).unit`",
+                    help: "epoch numbers count one of: \(units.map { "`\($0)`" }.joined(separator: ", "))")
+                return nil
+            }
+            field.timeUnit = unit
+        }
+        return field
+    }
+
+    static func isCanonicalTypeName(_ name: String) -> Bool {
+        FieldType.allNames.contains(name) || name.hasPrefix("decimal(")
     }
 
     @discardableResult
@@ -228,14 +311,24 @@ final class SchemaFlow {
 
 /// The text of a pipeline or profile file, or a positionless error naming what could not be read.
 func readText(_ path: String, kind: String) throws(PipelineErrors) -> String {
-    do {
-        return try String(contentsOfFile: path, encoding: .utf8)
-    } catch {
-        throw PipelineErrors([
-            PipelineError(
-                file: path, line: 0, column: 0,
-                message: "cannot read the \(kind) file: \(error.localizedDescription)",
-                help: "check the path; it is taken relative to the current directory")
-        ])
+    func failure(_ message: String, _ help: String) -> PipelineErrors {
+        PipelineErrors([PipelineError(file: path, line: 0, column: 0, message: message, help: help)])
     }
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        throw failure("the \(kind) file is a directory", "name a YAML file, e.g. `\(path)/orders.yaml`")
+    }
+    let data: Data
+    do {
+        data = try Data(contentsOf: URL(fileURLWithPath: path))
+    } catch {
+        let reason = FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"
+        throw failure(
+            "cannot read the \(kind) file: \(reason)", "check the path; it is taken relative to the current directory")
+    }
+    // YAML is UTF-8 text; a NUL byte or invalid UTF-8 means a binary file was named.
+    guard !data.contains(0), let text = String(data: data, encoding: .utf8) else {
+        throw failure("the \(kind) file is not a YAML text file (it holds binary data)", "name the YAML file")
+    }
+    return text
 }

@@ -27,16 +27,22 @@ struct ProfileKnobs {
         guard let e = c.mapping(node, path, allowed: topKeys) else { return nil }
         let before = c.errors.count
         var k = ProfileKnobs()
-        if let n = e["parallelism"] { k.overrides.parallelism = c.int(n, e.sub("parallelism"), min: 1) }
+        if let n = e["parallelism"] {
+            k.overrides.parallelism = c.int(n, e.sub("parallelism"), min: 1, max: Bounds.parallelism)
+        }
         if let n = e["operator_parallelism"], let pairs = c.pairs(n, e.sub("operator_parallelism")) {
             for (id, _, v) in pairs {
-                if let p = c.int(v, "\(e.sub("operator_parallelism")).\(id)", min: 1) {
+                if let p = c.int(v, "\(e.sub("operator_parallelism")).\(id)", min: 1, max: Bounds.parallelism) {
                     k.overrides.operatorParallelism[id] = p
                 }
             }
         }
-        if let n = e["batch_size"] { k.overrides.batchSize = c.int(n, e.sub("batch_size"), min: 1) }
-        if let n = e["channel_capacity"] { k.overrides.channelCapacity = c.int(n, e.sub("channel_capacity"), min: 1) }
+        if let n = e["batch_size"] {
+            k.overrides.batchSize = c.int(n, e.sub("batch_size"), min: 1, max: Bounds.batchSize)
+        }
+        if let n = e["channel_capacity"] {
+            k.overrides.channelCapacity = c.int(n, e.sub("channel_capacity"), min: 1, max: Bounds.channelCapacity)
+        }
         if let n = e["flush_latency"] { k.overrides.flushLatencyMs = c.duration(n, e.sub("flush_latency")) }
         if let n = e["checkpoint"] {
             let keys = ["interval", "timeout", "min_pause", "incremental", "tolerable_failures"]

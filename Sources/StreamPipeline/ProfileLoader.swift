@@ -35,17 +35,10 @@ public enum ProfileLoader {
     public static func resolve(name: String, spec: PipelineSpec, searchDirectories: [String])
         throws(PipelineErrors) -> Profile
     {
-        let pipelineDir = (spec.file as NSString).deletingLastPathComponent
-        var candidates: [String] = []
-        for file in spec.profiles.files where profileName(ofFile: file) == name {
-            candidates.append(file.hasPrefix("/") || pipelineDir.isEmpty ? file : "\(pipelineDir)/\(file)")
-        }
-        for dir in searchDirectories {
-            candidates.append("\(dir)/\(name).yaml")
-            candidates.append("\(dir)/\(name).yml")
-        }
         var profile: Profile
-        if let path = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) {
+        if let path = profileFile(
+            name: name, files: spec.profiles.files, pipelineFile: spec.file, searchDirectories: searchDirectories)
+        {
             profile = try load(path: path)
         } else if let builtIn = Profile.builtIn[name] {
             profile = builtIn
@@ -63,6 +56,23 @@ public enum ProfileLoader {
         }
         if let overrides = spec.profiles.overrides[name] { profile = profile.applying(overrides) }
         return profile
+    }
+
+    /// The file that defines profile `name`: one of the pipeline's `profiles.files` (relative to the pipeline
+    /// file), else `NAME.yaml`/`NAME.yml` in `searchDirectories`; nil for a built-in or unknown name.
+    static func profileFile(name: String, files: [String], pipelineFile: String, searchDirectories: [String])
+        -> String?
+    {
+        let pipelineDir = (pipelineFile as NSString).deletingLastPathComponent
+        var candidates: [String] = []
+        for file in files where profileName(ofFile: file) == name {
+            candidates.append(file.hasPrefix("/") || pipelineDir.isEmpty ? file : "\(pipelineDir)/\(file)")
+        }
+        for dir in searchDirectories {
+            candidates.append("\(dir)/\(name).yaml")
+            candidates.append("\(dir)/\(name).yml")
+        }
+        return candidates.first { FileManager.default.fileExists(atPath: $0) }
     }
 
     /// Reads one profile file; its name is the file's name. Knobs it leaves out keep the built-in value of the

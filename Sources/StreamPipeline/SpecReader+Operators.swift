@@ -66,7 +66,9 @@ extension SpecReader {
                     idNode ?? opKeyNode, "duplicate operator id `\(id)`",
                     help: "operator ids name their state; give this one another `id:`")
             }
-            let parallelism = parallelismNode.flatMap { checker.int($0, "\(id).parallelism", min: 1) }
+            let parallelism = parallelismNode.flatMap {
+                checker.int($0, "\(id).parallelism", min: 1, max: Bounds.parallelism)
+            }
             let kind = readOperator(opName, opNode, keyNode: opKeyNode, id: id, flow: flow, source: &source)
             if let kind {
                 result.append(

@@ -14,7 +14,9 @@ extension SpecReader {
                 second, "`sink` has both `\(kinds[0])` and `\(kinds[1])`",
                 help: "a pipeline writes one sink; keep one of them")
         }
-        let parallelism = e["parallelism"].flatMap { checker.int($0, "sink.parallelism", min: 1) }
+        let parallelism = e["parallelism"].flatMap {
+            checker.int($0, "sink.parallelism", min: 1, max: Bounds.parallelism)
+        }
         var kind: SinkKind?
         switch kinds.first {
         case "file": kind = e["file"].flatMap { readFileSink($0, flow: flow) }.map(SinkKind.file)
@@ -109,6 +111,19 @@ extension SpecReader {
             }
             i = close + 1
         }
+        // What `run` builds from the template (directives, path components) is checked here too.
+        if ok, !flow.doubtful.contains(where: { template.contains("{\($0)") }) {
+            do throws(ExpressionError) {
+                _ = try BucketTemplate(template, schema: flow.schema)
+            } catch {
+                let prefix = template.utf8.prefix(error.offset)
+                let at = checker.location(
+                    in: node, offset: String(decoding: prefix, as: UTF8.self).unicodeScalars.count)
+                checker.report(
+                    line: at.line, column: at.column, "\(error.message) in bucket template", help: error.help)
+                ok = false
+            }
+        }
         return ok
     }
 
@@ -154,7 +169,11 @@ extension SpecReader {
             spec.backend = b
         }
         if let n = e["dir"], let d = checker.name(n, "state.dir") { spec.dir = d }
-        if let n = e["memory"], let m = checker.size(n, "state.memory", positive: true) { spec.memoryBytes = m }
+        if let n = e["memory"],
+            let m = checker.size(n, "state.memory", min: Bounds.stateMemoryMin, max: Bounds.stateMemoryMax)
+        {
+            spec.memoryBytes = m
+        }
         if let n = e["block_cache"] {
             switch n.scalar?.string {
             case "off": spec.blockCacheBytes = 0
@@ -204,7 +223,9 @@ extension SpecReader {
         guard let e = checker.mapping(node, "checkpoints", allowed: ["dir", "retain"]) else { return nil }
         var spec = CheckpointSpec()
         if let n = e["dir"], let d = checker.name(n, "checkpoints.dir") { spec.dir = d }
-        if let n = e["retain"], let r = checker.int(n, "checkpoints.retain", min: 1) { spec.retain = r }
+        if let n = e["retain"], let r = checker.int(n, "checkpoints.retain", min: 1, max: Bounds.retainedCheckpoints) {
+            spec.retain = r
+        }
         return spec
     }
 }

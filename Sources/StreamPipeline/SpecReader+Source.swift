@@ -3,7 +3,8 @@ import Yams
 
 extension SpecReader {
     static let sourceKinds = ["kafka", "file", "generator"]
-    static let sourceKeys = sourceKinds + ["format", "event_time", "on_bad_record", "dead_letter_path", "parallelism"]
+    static let sourceKeys =
+        sourceKinds + ["format", "event_time", "on_bad_record", "dead_letter_path", "parallelism", "decimal_rounding"]
 
     func readSource(_ node: Node, flow: SchemaFlow, pipelineName: String) -> SourceSpec? {
         guard let e = checker.mapping(node, "source", allowed: Self.sourceKeys) else { return nil }
@@ -57,7 +58,14 @@ extension SpecReader {
                 n, "`dead_letter_path` is only used with `on_bad_record: dead_letter`",
                 help: "set `on_bad_record: dead_letter` or remove `dead_letter_path`")
         }
-        let parallelism = e["parallelism"].flatMap { checker.int($0, "source.parallelism", min: 1) }
+        let parallelism = e["parallelism"].flatMap {
+            checker.int($0, "source.parallelism", min: 1, max: Bounds.parallelism)
+        }
+        if let n = e["decimal_rounding"],
+            let strict = checker.choice(n, "source.decimal_rounding", ["half_even": false, "strict": true])
+        {
+            strictDecimals = strict
+        }
         guard let kind else { return nil }
         return SourceSpec(
             kind: kind, format: format, eventTime: eventTime, onBadRecord: policy,
@@ -156,6 +164,14 @@ extension SpecReader {
         let paths = e["paths"].flatMap { checker.stringList($0, e.sub("paths")) }
         let header = e["header"].map { checker.bool($0, e.sub("header")) } ?? true
         guard let paths, let header else { return nil }
+        var found = true
+        for (pattern, n) in paths where FileSource.glob(pattern).isEmpty {
+            checker.report(
+                n, "`\(pattern)` in `source.file.paths` matches no file",
+                help: "paths and patterns are taken relative to the current directory")
+            found = false
+        }
+        guard found else { return nil }
         return FileSourceSpec(paths: paths.map(\.0), header: header)
     }
 
@@ -174,12 +190,25 @@ extension SpecReader {
             }
         }
         if let n = e["rate"], let v = checker.int(n, e.sub("rate"), min: 0) { g.rate = v == 0 ? nil : v }
-        if let n = e["keys"], let v = checker.int(n, e.sub("keys"), min: 1) { g.keys = v }
+        if let n = e["keys"], let v = checker.int(n, e.sub("keys"), min: 1, max: Bounds.generatorKeys) { g.keys = v }
         if let n = e["skew"], let v = checker.double(n, e.sub("skew"), min: 0) { g.skew = v }
         if let n = e["disorder"], let v = checker.duration(n, e.sub("disorder")) { g.disorderMs = v }
         if let n = e["start_time"], let v = checker.timestamp(n, e.sub("start_time")) { g.startTime = v }
         if let n = e["step"], let v = checker.duration(n, e.sub("step")) { g.stepMs = v }
-        if let n = e["splits"], let v = checker.int(n, e.sub("splits"), min: 1) { g.splits = v }
+        if let n = e["splits"], let v = checker.int(n, e.sub("splits"), min: 1, max: Bounds.generatorSplits) {
+            g.splits = v
+        }
+        if checker.errors.count == before, let rows = g.rows {
+            // The last row's event time must be a real date: start + rows × step, without overflow.
+            let (span, o1) = Int64(rows).multipliedReportingOverflow(by: g.stepMs)
+            let (last, o2) = g.startTime.addingReportingOverflow(span)
+            if o1 || o2 || last > Bounds.latestEventTimeMs {
+                checker.report(
+                    e["rows"] ?? e["step"] ?? node,
+                    "`rows` × `step` after `start_time` runs past the year 9999",
+                    help: "lower `rows` or `step`")
+            }
+        }
         return checker.errors.count == before ? g : nil
     }
 
@@ -187,7 +216,7 @@ extension SpecReader {
         let path = "source.event_time"
         guard
             let e = checker.mapping(
-                node, path, allowed: ["field", "max_disorder", "idle_timeout"],
+                node, path, allowed: ["field", "max_disorder", "idle_timeout", "max_ahead", "max_late_share"],
                 required: needsField ? ["field"] : [])
         else { return nil }
         var spec = EventTimeSpec(field: nil)
@@ -206,6 +235,34 @@ extension SpecReader {
         if let n = e["idle_timeout"], let v = checker.duration(n, e.sub("idle_timeout"), positive: true) {
             spec.idleTimeoutMs = v
         }
+        if let n = e["max_ahead"] {
+            if n.scalar?.string == "off" {
+                spec.maxAheadMs = nil
+            } else if let v = checker.duration(n, e.sub("max_ahead"), positive: true) {
+                spec.maxAheadMs = v
+            }
+        }
+        if let n = e["max_late_share"] {
+            if n.scalar?.string == "off" {
+                spec.maxLateShare = nil
+            } else if let v = readShare(n, e.sub("max_late_share")) {
+                spec.maxLateShare = v
+            }
+        }
         return spec
+    }
+
+    /// A share written as a percentage (`10%`) or a fraction (`0.1`), between 0 and 1.
+    func readShare(_ node: Node, _ path: String) -> Double? {
+        var text = node.scalar?.string ?? ""
+        let percent = text.hasSuffix("%")
+        if percent { text.removeLast() }
+        guard let v = Double(text), v.isFinite, v >= 0, v <= (percent ? 100 : 1) else {
+            checker.report(
+                node, "invalid share \(checker.describe(node)) for `\(path)`",
+                help: "write a percentage (`10%`), a fraction between 0 and 1 (`0.1`), or `off`")
+            return nil
+        }
+        return percent ? v / 100 : v
     }
 }

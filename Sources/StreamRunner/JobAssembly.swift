@@ -16,14 +16,17 @@ public final class JobAssembly {
     /// Where the output goes, for the summary.
     public let outputDescription: String
     public let sinkTotals = SinkTotals()
+    /// Raised when the run is stopped before its input ended: the file sink then marks what it commits.
+    public let earlyStop = EarlyStopFlag()
     /// The filesystem under the RocksDB state directory, for the run log.
     public var stateFilesystem: String? { (state as? RocksStateBackend)?.filesystem }
 
     /// Resolves the parts. `broker` reuses an embedded broker of an earlier assembly (a restart), which is
-    /// then neither started nor filled again.
+    /// then neither started nor filled again. `bound` tells a live run (an unbounded Kafka source, whose
+    /// event times are checked against the wall clock too) from a backfill.
     public init(
         spec given: PipelineSpec, profile: Profile, embeddedFill: EmbeddedFill?, clock: any StreamClock,
-        broker reused: EmbeddedBroker? = nil
+        broker reused: EmbeddedBroker? = nil, bound: SourceBound = .unbounded
     ) throws(StreamError) {
         // Event time from the Kafka message timestamp: rows carry it as a `kafka_timestamp` field, which the
         // windows then use like any timestamp field.
@@ -59,8 +62,11 @@ public final class JobAssembly {
             source = GeneratorSource(spec: g)
         case .file(let f):
             let format = spec.source.format
+            let eventTime = spec.source.eventTime
             source = try FileSource(spec: f, format: format) { schema, header in
-                RecordDecoders.make(format: format, schema: schema, csvHeader: header)
+                RecordDecoders.guarded(
+                    RecordDecoders.make(format: format, schema: schema, csvHeader: header), schema: schema,
+                    spec: eventTime, wallClock: nil)
             }
         case .kafka(let k):
             let address = try bootstrap(k.brokers, creating: k.topics)
@@ -68,10 +74,17 @@ public final class JobAssembly {
                 try fill.load(into: broker, topic: k.topics[0], schema: spec.schema)
             }
             let format = spec.source.format
+            let eventTime = spec.source.eventTime
+            let wallClock: (any StreamClock)? = bound == .unbounded ? clock : nil
             source = KafkaSourceConnector(
                 spec: k, bootstrap: address,
-                decoderFactory: { schema in RecordDecoders.make(format: format, schema: schema) },
-                eventTimeFromKafkaTimestamp: spec.source.eventTime?.field == KafkaSourceConnector.timestampField)
+                decoderFactory: { schema in
+                    RecordDecoders.guarded(
+                        RecordDecoders.make(format: format, schema: schema), schema: schema, spec: eventTime,
+                        wallClock: wallClock)
+                },
+                eventTimeFromKafkaTimestamp: spec.source.eventTime?.field == KafkaSourceConnector.timestampField,
+                prefetchBudgetBytes: KafkaPrefetch.budgetBytes(stateMemoryBytes: spec.state.memoryBytes))
         }
 
         // The schema reaching the sink is the last stage's output; plan once with a placeholder sink to learn it.
@@ -85,7 +98,7 @@ public final class JobAssembly {
             sink = NullSinkConnector(totals: sinkTotals)
             outputDescription = "null"
         case .file(let f):
-            sink = FileSinkConnector(spec: f)
+            sink = FileSinkConnector(spec: f, earlyStop: earlyStop)
             outputDescription = f.path
         case .kafka(let k):
             let address = try bootstrap(k.brokers, creating: [k.topic])
@@ -158,7 +171,9 @@ public struct EmbeddedFill: Sendable {
 /// Fills a topic with generated orders as JSON, keyed by order id (so each shop spreads over every
 /// partition, the hard case for event time).
 public enum OrdersFiller {
-    public static func fill(broker: EmbeddedBroker, topic: String, rows: Int, partitions: Int) throws(StreamError) -> Int {
+    public static func fill(broker: EmbeddedBroker, topic: String, rows: Int, partitions: Int) throws(StreamError)
+        -> Int
+    {
         let gen = GeneratorSource(
             spec: GeneratorSpec(
                 seed: 2026, rows: rows, keys: 500, skew: 1.1, disorderMs: 3_000,
@@ -175,7 +190,8 @@ public enum OrdersFiller {
                 .config,
                 "\(rows) orders in \(partitions) partitions would overflow the embedded broker's retention: about "
                     + "\(need) bytes per partition, but it keeps at most \(MockRetention.maxBytes) bytes (5 MiB) per "
-                    + "partition and silently drops the oldest beyond that; use at least \(fit) partitions (--partitions)"
+                    + "partition and silently drops the oldest beyond that; use at least \(fit) partitions "
+                    + "(`--partitions` on `run`, `--topic NAME:\(fit)` on `dev-broker`)"
             )
         }
         let chunk = 50_000

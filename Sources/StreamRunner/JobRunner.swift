@@ -47,6 +47,8 @@ public struct RunOutcome: Sendable {
     public var failure: StreamError?
     /// `--max-duration` ran out before a caught-up run reached its end offsets.
     public var stillBehind: Bool
+    /// Late rows exceeded `event_time.max_late_share` of the rows read.
+    public var tooLate: Bool = false
 }
 
 /// Runs one pipeline in this process: assembles the parts (connectors, embedded broker, state), starts
@@ -74,7 +76,9 @@ public final class JobRunner: @unchecked Sendable {
     /// How many times the job was started.
     public private(set) var starts = 0
 
-    public init(spec: PipelineSpec, profile: Profile, options: RunOptions = RunOptions(), clock: any StreamClock = SystemClock()) {
+    public init(
+        spec: PipelineSpec, profile: Profile, options: RunOptions = RunOptions(), clock: any StreamClock = SystemClock()
+    ) {
         self.spec = spec
         self.profile = profile
         self.options = options
@@ -93,7 +97,8 @@ public final class JobRunner: @unchecked Sendable {
         stopAsked.store(false, ordering: .relaxed)
         let startedNs = clock.monotonicNs()
         let assembly = try JobAssembly(
-            spec: spec, profile: profile, embeddedFill: options.embeddedFill, clock: clock, broker: broker)
+            spec: spec, profile: profile, embeddedFill: options.embeddedFill, clock: clock, broker: broker,
+            bound: options.bound)
         if broker == nil, let b = assembly.embedded {
             RunLog.write("embedded broker at \(b.bootstrapServers)")
         }
@@ -150,6 +155,7 @@ public final class JobRunner: @unchecked Sendable {
             usleep(UInt32(options.superviseEveryMs) * 1000)
             if shouldStop(), !job.isStopRequested {
                 RunLog.write("stopping: draining what was read (signal again to exit at once)")
+                run.assembly.earlyStop.raise()
                 job.requestStop()
             }
             if let deadline = options.maxDurationMs, !timedOut,
@@ -157,6 +163,7 @@ public final class JobRunner: @unchecked Sendable {
             {
                 timedOut = true
                 RunLog.write("--max-duration reached: stopping")
+                run.assembly.earlyStop.raise()
                 job.requestStop()
             }
             reporter.tick()
@@ -169,12 +176,29 @@ public final class JobRunner: @unchecked Sendable {
         let snapshot = job.snapshot()
         let lagLeft = snapshot.workers.filter { $0.stage == "source" }.reduce(Int64(0)) { $0 + ($1.extra["lag"] ?? 0) }
         let stillBehind = timedOut && options.bound == .caughtUp && lagLeft > 0
-        let summary = RunSummary(
-            pipeline: spec.name, status: failure != nil ? "failed" : (stillBehind ? "behind" : "ok"),
+        let tooLate = LateShare(spec: spec, snapshot: snapshot).exceeded
+        var status = failure != nil ? "failed" : (stillBehind ? "behind" : (tooLate ? "late" : "ok"))
+        // The reader closing stdout ends the run normally (exit 0), so the summary says so too.
+        if let failure, failure.isStdoutClosed { status = "ok" }
+        var summary = RunSummary(
+            pipeline: spec.name, status: status,
             error: failure?.message, profile: profile.name, snapshot: snapshot, lagLeft: lagLeft,
             badRecords: job.badRecordCount, durationMs: Int64((clock.monotonicNs() &- run.startedNs) / 1_000_000),
             output: run.assembly.outputDescription, peakRSS: ProcessMemory.peakResidentBytes())
-        return RunOutcome(summary: summary, failure: failure, stillBehind: stillBehind)
+        if run.assembly.earlyStop.isRaised, case .file = spec.sink.kind { summary.partialOutput = true }
+        return RunOutcome(summary: summary, failure: failure, stillBehind: stillBehind, tooLate: tooLate)
+    }
+
+    /// The summary of the job as it stands, for an exit that cannot wait for it to end (a second signal).
+    public func summaryNow(status: String, error: String?) -> RunSummary? {
+        guard let run = lock.withLock({ _ in current }) else { return nil }
+        let snapshot = run.job.snapshot()
+        let lagLeft = snapshot.workers.filter { $0.stage == "source" }.reduce(Int64(0)) { $0 + ($1.extra["lag"] ?? 0) }
+        return RunSummary(
+            pipeline: spec.name, status: status, error: error, profile: profile.name, snapshot: snapshot,
+            lagLeft: lagLeft, badRecords: run.job.badRecordCount,
+            durationMs: Int64((clock.monotonicNs() &- run.startedNs) / 1_000_000),
+            output: run.assembly.outputDescription, peakRSS: ProcessMemory.peakResidentBytes())
     }
 
     /// Starts the job again with fresh parts (state reopened from its directory), after it ended or failed.

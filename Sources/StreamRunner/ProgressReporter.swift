@@ -18,6 +18,16 @@ public final class ProgressReporter {
         guard enabled else { return }
         let now = job.snapshot()
         guard now.takenAtNs &- lastPrintNs >= 2_000_000_000 else { return }
+        let line = Self.line(now: now, since: last)
+        RunLog.write(line)
+        last = now
+        lastPrintNs = now.takenAtNs
+    }
+
+    public func finish() {}
+
+    /// The progress text between two snapshots: rows read, source rate, lag, the busiest stage and the ETA.
+    public static func line(now: JobSnapshot, since last: JobSnapshot) -> String {
         let rates = now.rates(since: last)
         let sourceRate = rates.filter { $0.stage == "source" }.reduce(0) { $0 + $1.rowsOutPerSecond }
         let rows = now.workers.filter { $0.stage == "source" }.reduce(Int64(0)) { $0 + $1.rowsIn }
@@ -25,13 +35,26 @@ public final class ProgressReporter {
         var busiest = ""
         var stageBusy: [String: Double] = [:]
         for r in rates { stageBusy[r.stage, default: 0] = max(stageBusy[r.stage, default: 0], r.busyMsPerSecond) }
-        if let top = stageBusy.max(by: { $0.value < $1.value }) { busiest = "\(top.key) \(Int(top.value / 10))% busy" }
+        if let top = stageBusy.max(by: { $0.value < $1.value }) {
+            // Busy time sampled at slightly different instants than the interval can add up past 1000 ms/s.
+            busiest = "\(top.key) \(min(100, Int((top.value / 10).rounded())))% busy"
+        }
         var line = "rows \(rows.short)  rate \(Int64(sourceRate).short)/s  lag \(lag.short)  \(busiest)"
-        if sourceRate > 0 && lag > 0 { line += "  eta \(Int(Double(lag) / sourceRate))s" }
-        RunLog.write(line)
-        last = now
-        lastPrintNs = now.takenAtNs
+        if lag > 0 {
+            line += sourceRate > 0 ? "  eta \(eta(seconds: Double(lag) / sourceRate))" : "  eta unknown"
+        }
+        return line
     }
 
-    public func finish() {}
+    /// `<1s`, `42s`, `3m05s`, `2h10m`: rounded up, so rows still behind never show as `0s`.
+    static func eta(seconds: Double) -> String {
+        guard seconds.isFinite else { return "unknown" }
+        if seconds < 1 { return "<1s" }
+        let s = Int(seconds.rounded(.up))
+        if s < 60 { return "\(s)s" }
+        if s < 3600 { return "\(s / 60)m" + String(format2(s % 60)) + "s" }
+        return "\(s / 3600)h" + String(format2(s / 60 % 60)) + "m"
+    }
+
+    private static func format2(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
 }

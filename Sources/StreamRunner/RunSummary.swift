@@ -1,4 +1,5 @@
 import StreamCore
+import StreamOps
 
 /// The one-line JSON summary a cron job or CI step reads.
 public struct RunSummary: Sendable {
@@ -6,17 +7,37 @@ public struct RunSummary: Sendable {
     public var status: String
     public var error: String?
     public var profile: String
-    public var snapshot: JobSnapshot
+    /// The job's figures at the end; nil when the run failed before a job existed.
+    public var snapshot: JobSnapshot?
     public var lagLeft: Int64
     public var badRecords: Int
     public var durationMs: Int64
     public var output: String
     public var peakRSS: Int
+    /// The run was stopped early and the file sink committed `_partial-part-*` files.
+    public var partialOutput = false
+
+    public init(
+        pipeline: String, status: String, error: String?, profile: String, snapshot: JobSnapshot?, lagLeft: Int64,
+        badRecords: Int, durationMs: Int64, output: String, peakRSS: Int
+    ) {
+        self.pipeline = pipeline
+        self.status = status
+        self.error = error
+        self.profile = profile
+        self.snapshot = snapshot
+        self.lagLeft = lagLeft
+        self.badRecords = badRecords
+        self.durationMs = durationMs
+        self.output = output
+        self.peakRSS = peakRSS
+    }
 
     public var json: String {
-        let source = snapshot.workers.filter { $0.stage == "source" }
-        let sink = snapshot.workers.filter { $0.stage == "sink" }
-        let late = snapshot.workers.reduce(Int64(0)) { $0 + $1.lateRows }
+        let workers = snapshot?.workers ?? []
+        let source = workers.filter { $0.stage == "source" }
+        let sink = workers.filter { $0.stage == "sink" }
+        let late = workers.reduce(Int64(0)) { $0 + $1.lateRows }
         var fields: [(String, String)] = [
             ("pipeline", JSONText.quote(pipeline)), ("status", JSONText.quote(status)),
             ("rows_in", String(source.reduce(Int64(0)) { $0 + $1.rowsIn })),
@@ -26,7 +47,29 @@ public struct RunSummary: Sendable {
             ("duration_ms", String(durationMs)), ("profile", JSONText.quote(profile)), ("profile_switches", "0"),
             ("output", JSONText.quote(output)), ("peak_rss_bytes", String(peakRSS)),
         ]
+        if partialOutput { fields.append(("partial_output", "true")) }
         if let error { fields.append(("error", JSONText.quote(error))) }
         return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
+    }
+}
+
+extension RunSummary {
+    /// The summary of a run that ended before its job started (a configuration error, a held lock, state
+    /// or output left by an earlier run): cron jobs read one line whatever happened.
+    public static func notStarted(
+        pipeline: String, status: String = "failed", error: String, profile: String, output: String,
+        startedNs: UInt64, clock: any StreamClock = SystemClock()
+    ) -> RunSummary {
+        RunSummary(
+            pipeline: pipeline, status: status, error: error, profile: profile, snapshot: nil, lagLeft: 0,
+            badRecords: 0, durationMs: Int64((clock.monotonicNs() &- startedNs) / 1_000_000), output: output,
+            peakRSS: ProcessMemory.peakResidentBytes())
+    }
+
+    /// Writes the line to stderr and, when given, appends it to `file`.
+    public func emit(to file: String?) {
+        let line = json
+        RunLog.write(line)
+        if let file { AppendFile(path: file).append(Array((line + "\n").utf8)) }
     }
 }

@@ -1,4 +1,5 @@
 import StreamCore
+import Synchronization
 
 /// Knobs of the file sink's rolling and buffering that the pipeline file does not set.
 public struct FileSinkOptions: Sendable, Hashable {
@@ -26,13 +27,18 @@ public struct FileSinkOptions: Sendable, Hashable {
 /// age and inactivity. Each worker writes its own parts (`part-<worker>-<seq>.<ext>`), keeps at most the
 /// profile's `sinkMaxOpen` of them open (closing the least recently used bucket's part beyond that),
 /// and commits every open part on `close`.
+///
+/// Once `earlyStop` is raised (the run is being stopped before its input ended), every part committed
+/// from then on is named `_partial-part-…`: windows fired while draining may be incomplete.
 public struct FileSinkConnector: SinkConnector {
     public let spec: FileSinkSpec
     public let options: FileSinkOptions
+    public let earlyStop: EarlyStopFlag
 
-    public init(spec: FileSinkSpec, options: FileSinkOptions = FileSinkOptions()) {
+    public init(spec: FileSinkSpec, options: FileSinkOptions = FileSinkOptions(), earlyStop: EarlyStopFlag = .init()) {
         self.spec = spec
         self.options = options
+        self.earlyStop = earlyStop
     }
 
     public func openWriter(_ context: SinkContext) throws(StreamError) -> any SinkWriter {
@@ -50,7 +56,8 @@ public struct FileSinkConnector: SinkConnector {
         } catch {
             throw StreamError(.sink, error.message)
         }
-        return FileSinkWriter(spec: spec, options: options, context: context, template: template)
+        return FileSinkWriter(
+            spec: spec, options: options, context: context, template: template, earlyStop: earlyStop)
     }
 }
 
@@ -59,7 +66,8 @@ final class FileSinkWriter: SinkWriter {
     private let rollSizeBytes: Int64
     private let options: FileSinkOptions
     private let worker: Int
-    private let maxOpen: Int
+    private let workers: Int
+    private var maxOpen: Int
     private let clock: any StreamClock
     private let encoder: RowEncoder
     private var template: BucketTemplate?
@@ -73,18 +81,30 @@ final class FileSinkWriter: SinkWriter {
     private var useTick: UInt64 = 0
     private var madeDirectories: Set<String> = []
     private var closed = false
+    private let earlyStop: EarlyStopFlag
 
-    init(spec: FileSinkSpec, options: FileSinkOptions, context: SinkContext, template: BucketTemplate?) {
+    init(
+        spec: FileSinkSpec, options: FileSinkOptions, context: SinkContext, template: BucketTemplate?,
+        earlyStop: EarlyStopFlag
+    ) {
+        self.earlyStop = earlyStop
         root = spec.path.hasSuffix("/") && spec.path.count > 1 ? String(spec.path.dropLast()) : spec.path
         rollSizeBytes = max(1, spec.rollSizeBytes)
         self.options = options
         worker = context.worker
+        workers = context.workers
         maxOpen = max(1, context.profile.sinkMaxOpen)
         clock = context.clock
         encoder = RowEncoder(format: spec.format, schema: context.schema)
         self.template = template
         throttle = TokenBucket(profile: context.profile, workers: context.workers, clock: context.clock)
         madeDirectories.insert(root)
+    }
+
+    /// A live profile change: the throttle and the cap on open files apply from the next write.
+    func apply(_ profile: Profile) {
+        throttle.retune(profile: profile, workers: workers)
+        maxOpen = max(1, profile.sinkMaxOpen)
     }
 
     func write(_ batch: Batch) throws(StreamError) {
@@ -160,6 +180,7 @@ final class FileSinkWriter: SinkWriter {
             name = "part-\(worker)-\(nextSeq).\(encoder.fileExtension)"
             nextSeq += 1
         } while POSIX.exists(directory + "/" + name) || POSIX.exists(directory + "/." + name + ".inprogress")
+            || POSIX.exists(directory + "/" + PartFile.partialPrefix + name)
         let part = try PartFile(
             bucket: bucket, directory: directory, name: name, nowMs: now, bufferBytes: options.bufferBytes)
         encoder.header(into: &part.buffer)
@@ -174,7 +195,7 @@ final class FileSinkWriter: SinkWriter {
     private func commit(_ part: PartFile) throws(StreamError) {
         let n = try part.finish(sync: options.syncOnCommit)
         counters.bytes.add(Int64(n), ordering: .relaxed)
-        try part.commit()
+        try part.commit(partial: earlyStop.isRaised)
         open[part.bucket] = nil
         if current === part { current = nil }
         counters.filesCommitted.add(1, ordering: .relaxed)
@@ -187,4 +208,16 @@ final class FileSinkWriter: SinkWriter {
         }
         for part in expired { try commit(part) }
     }
+}
+
+/// Raised once when a run is stopped before its input ended (a signal, `--max-duration`); shared by the
+/// sink's writers, which then mark what they commit as partial.
+public final class EarlyStopFlag: Sendable {
+    private let raised = Atomic<Bool>(false)
+
+    public init() {}
+
+    public func raise() { raised.store(true, ordering: .relaxed) }
+
+    public var isRaised: Bool { raised.load(ordering: .relaxed) }
 }

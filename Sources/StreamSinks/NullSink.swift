@@ -12,7 +12,8 @@ public struct NullSinkConnector: SinkConnector {
     public func openWriter(_ context: SinkContext) throws(StreamError) -> any SinkWriter {
         NullSinkWriter(
             totals: totals,
-            throttle: TokenBucket(profile: context.profile, workers: context.workers, clock: context.clock))
+            throttle: TokenBucket(profile: context.profile, workers: context.workers, clock: context.clock),
+            workers: context.workers)
     }
 }
 
@@ -21,10 +22,16 @@ final class NullSinkWriter: SinkWriter {
     private var throttle: TokenBucket
     private let counters = WriterCounters()
 
-    init(totals: SinkTotals, throttle: TokenBucket) {
+    private let workers: Int
+
+    init(totals: SinkTotals, throttle: TokenBucket, workers: Int) {
         self.totals = totals
         self.throttle = throttle
+        self.workers = workers
     }
+
+    /// A live profile change: the throttle applies from the next write.
+    func apply(_ profile: Profile) { throttle.retune(profile: profile, workers: workers) }
 
     func write(_ batch: Batch) throws(StreamError) {
         guard !batch.isEmpty else { return }

@@ -8,9 +8,14 @@ import StreamCore
 
 /// One part file of a bucket and its life:
 /// `inProgress` (written under the hidden name `.part-W-N.ext.inprogress`) → `pending` (closed, complete,
-/// still hidden) → `committed` (renamed to `part-W-N.ext`). Without checkpoints a part goes through
-/// `pending` straight to `committed`; with them, `pending` is where a part waits for its checkpoint.
+/// still hidden) → `committed` (renamed to `part-W-N.ext`, or `_partial-part-W-N.ext` when the run was
+/// being stopped early). Without checkpoints a part goes through `pending` straight to `committed`; with
+/// them, `pending` is where a part waits for its checkpoint.
 final class PartFile {
+    /// Prefix of parts committed after an early stop (signal, `--max-duration`): their windows may be
+    /// incomplete. Names starting with `_` are skipped by Hive, Spark and Trino readers.
+    static let partialPrefix = "_partial-"
+
     enum State: Equatable {
         case inProgress
         case pending
@@ -20,6 +25,7 @@ final class PartFile {
     let bucket: String
     let inProgressPath: String
     let finalPath: String
+    let partialPath: String
     private(set) var state = State.inProgress
     private var fd: Int32
     /// Encoded rows not yet handed to the OS.
@@ -38,6 +44,7 @@ final class PartFile {
         self.bucket = bucket
         self.inProgressPath = directory + "/." + name + ".inprogress"
         self.finalPath = directory + "/" + name
+        self.partialPath = directory + "/" + Self.partialPrefix + name
         self.openedMs = nowMs
         self.lastWriteMs = nowMs
         fd = open(inProgressPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
@@ -78,11 +85,13 @@ final class PartFile {
         return n
     }
 
-    /// pending → committed: the rename that makes the part visible under its final name.
-    func commit() throws(StreamError) {
+    /// pending → committed: the rename that makes the part visible under its final name (`partial`: under
+    /// the name that marks it as possibly holding incomplete windows).
+    func commit(partial: Bool = false) throws(StreamError) {
         precondition(state == .pending, "committing a part file that is not pending")
-        if rename(inProgressPath, finalPath) != 0 {
-            throw StreamError(.sink, "renaming \(inProgressPath) to \(finalPath) failed: \(POSIX.errorText(errno))")
+        let target = partial ? partialPath : finalPath
+        if rename(inProgressPath, target) != 0 {
+            throw StreamError(.sink, "renaming \(inProgressPath) to \(target) failed: \(POSIX.errorText(errno))")
         }
         state = .committed
     }

@@ -45,6 +45,16 @@ public struct TokenBucket: Sendable {
 
     /// The throttle of one of `workers` sink workers: each gets an equal share of the profile's rates.
     /// Waits with the clock's own `sleep` when it is a `SleepingClock` (a test's manual clock), else really.
+    /// Takes the profile's rates (a live profile change); tokens and time throttled so far are kept.
+    public mutating func retune(profile: Profile, workers: Int) {
+        refill()  // time so far is credited at the old rates
+        let w = max(1, workers)
+        recordsPerSecond = profile.sinkRecordsPerSecond.flatMap { $0 > 0 ? Double(max(1, $0 / w)) : nil }
+        bytesPerSecond = profile.sinkBytesPerSecond.flatMap { $0 > 0 ? Double(max(1, $0 / Int64(w))) : nil }
+        if let r = recordsPerSecond { recordTokens = min(recordTokens, r) }
+        if let b = bytesPerSecond { byteTokens = min(byteTokens, b) }
+    }
+
     public init(profile: Profile, workers: Int, clock: any StreamClock) {
         let w = max(1, workers)
         let sleep: Sleep

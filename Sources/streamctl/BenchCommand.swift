@@ -31,7 +31,10 @@ struct DecodeBench: ParsableCommand {
 
 struct PipelineBench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "pipeline", abstract: "generator → key_by shop → 1-hour windows (count, sum) → null sink.")
+        commandName: "micro-pipeline",
+        abstract:
+            "Micro-benchmark of the runtime: generator (1,000 shops, 1 ms apart) → key_by → 1-hour windows → null sink. "
+            + "Not the orders job: see bench/orders.sh for that.")
     @Option var rows: Int = 5_000_000
     @Option var parallelism: Int = 1
     @Option(help: "memory or rocksdb") var state: String = "memory"
@@ -72,7 +75,7 @@ struct PipelineBench: ParsableCommand {
         let seconds = Double(clock.monotonicNs() &- start) / 1e9
         let out = job.snapshot().workers.filter { $0.stage == "sink" }.reduce(Int64(0)) { $0 + $1.rowsIn }
         print(
-            "bench=pipeline state=\(state) parallelism=\(parallelism) rows=\(rows) seconds=\(format1(seconds)) "
+            "bench=micro-pipeline state=\(state) parallelism=\(parallelism) rows=\(rows) seconds=\(format1(seconds)) "
                 + "rows_per_s=\(Int(Double(rows) / seconds)) windows_out=\(out) "
                 + "peak_rss_mib=\(ProcessMemory.peakResidentBytes() >> 20)")
         try backend.close()

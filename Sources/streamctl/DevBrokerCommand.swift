@@ -15,11 +15,12 @@ struct DevBroker: ParsableCommand {
         discussion: """
             Examples:
               streamctl dev-broker --topic orders:8
-              streamctl dev-broker --topic orders:64 --load orders.jsonl --key shop
+              streamctl dev-broker --topic orders:64 --load orders.jsonl --load-key shop
               streamctl dev-broker --topic orders:64 --generate 2000000
 
             The mock cluster keeps at most 5 MiB or 100,000 message sets per partition and silently drops
-            the oldest beyond that; --load and --generate refuse a fill that would not fit (use more partitions).
+            the oldest beyond that; --load and --generate refuse a fill that would not fit (use more partitions
+            with --topic NAME:N).
             Runs until interrupted; with --exit-after it stops by itself.
             """)
 
@@ -29,8 +30,8 @@ struct DevBroker: ParsableCommand {
     @Option(help: "Load this JSON-lines file into the first topic.")
     var load: String?
 
-    @Option(help: "The JSON field whose value keys loaded messages.")
-    var key: String?
+    @Option(help: "The JSON field whose value keys loaded messages (the same flag as on `run`).")
+    var loadKey: String?
 
     @Option(help: "Generate this many orders into the first topic.")
     var generate: Int?
@@ -57,9 +58,19 @@ struct DevBroker: ParsableCommand {
                 try broker.createTopic(name, partitions: n)
                 topics.append((name, n))
             }
+            if let loadKey {
+                guard let load else {
+                    log("error: --load-key keys the messages of --load FILE; generated orders are keyed by order_id")
+                    throw ExitCode(Exit.config.rawValue)
+                }
+                guard EmbeddedBroker.firstRecord(ofJSONLines: load, hasField: loadKey) else {
+                    log("error: --load-key `\(loadKey)`: the first record of \(load) has no field `\(loadKey)`")
+                    throw ExitCode(Exit.config.rawValue)
+                }
+            }
             if let first = topics.first {
                 if let load {
-                    let n = try broker.load(jsonLines: load, topic: first.0, keyField: key)
+                    let n = try broker.load(jsonLines: load, topic: first.0, keyField: loadKey)
                     log("loaded \(n) rows into \(first.0)")
                 }
                 if let generate {

@@ -1,4 +1,5 @@
 import StreamCore
+import StreamRunner
 
 /// Process exit codes; the table in docs/operations.md must match.
 enum Exit: Int32 {
@@ -9,6 +10,14 @@ enum Exit: Int32 {
     case config = 2
     /// `--max-duration` ran out while the job was still behind the end offsets it had to reach.
     case stillBehind = 3
+    /// Late rows exceeded `event_time.max_late_share` of the rows read (status `late`).
+    case tooLate = 4
+    /// `state.dir` holds state of an earlier run; `--fresh` discards it.
+    case leftoverState = 5
+    /// The output path holds output of an earlier run; `--fresh` replaces it, `--append` keeps it.
+    case leftoverOutput = 6
+    /// Another streamctl process holds `state.dir` (its pid is in the message).
+    case locked = 7
     /// A bad record under `on_bad_record: fail`.
     case badRecord = 65
     /// Kafka could not be reached.
@@ -17,6 +26,22 @@ enum Exit: Int32 {
     case io = 74
     /// Checkpoints failed beyond the tolerated count.
     case checkpoint = 75
+    /// A second SIGINT/SIGTERM while draining: exited at once (128 + SIGINT, as shells report it).
+    case interrupted = 130
+
+    init(_ result: RunResult) {
+        switch result {
+        case .ok: self = .ok
+        case .config: self = .config
+        case .behind: self = .stillBehind
+        case .late: self = .tooLate
+        case .leftoverState: self = .leftoverState
+        case .leftoverOutput: self = .leftoverOutput
+        case .locked: self = .locked
+        case .interrupted: self = .interrupted
+        case .failed(let kind): self = Exit(StreamError(kind, ""))
+        }
+    }
 
     init(_ error: StreamError) {
         switch error.kind {

@@ -42,7 +42,7 @@ struct FlinkSQLExportCommand: ParsableCommand {
         do throws(PipelineErrors) {
             script = try FlinkSQLExport.script(for: spec, profile: p, options: FlinkExportOptions(brokers: brokers))
         } catch {
-            log(render(error))
+            log(error.rendered)
             throw ExitCode(Exit.config.rawValue)
         }
         guard let output else {

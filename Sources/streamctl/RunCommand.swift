@@ -1,6 +1,5 @@
 import ArgumentParser
 import StreamCore
-import StreamOps
 import StreamPipeline
 import StreamRunner
 
@@ -16,11 +15,14 @@ struct Run: ParsableCommand {
             Examples:
               streamctl run examples/stdout.yaml
               streamctl run examples/orders.yaml --generate 1000000 --until caught-up
-              streamctl run pipelines/orders.yaml --profile backfill --until caught-up --max-duration 50m
+              streamctl run examples/orders.yaml --until caught-up --fresh \\
+                --profile backfill --max-duration 50m
 
-            With `brokers: embedded` the job starts an in-process Kafka broker (librdkafka's mock cluster);
-            --generate and --load fill its source topic first.
-            At the end one JSON summary line goes to stderr (and to --summary FILE when given).
+            With `brokers: embedded` the job starts an in-process Kafka broker
+            (librdkafka's mock cluster); --generate and --load fill its source
+            topic first. One JSON summary line goes to stderr (and to --summary
+            FILE) at the end, whatever the outcome. State or output an earlier
+            run left is refused unless --fresh or --append says what to do.
             """)
 
     @Argument(help: "Pipeline file (YAML).")
@@ -29,19 +31,24 @@ struct Run: ParsableCommand {
     @Option(help: "Workload profile to start with (backfill, steady, seasonal or a profile file's name).")
     var profile: String?
 
-    @Option(help: "Stop condition: `caught-up` reads to the end offsets sampled at start, then exits.")
+    @Option(help: "Stop condition: `caught-up` reads to the end offsets sampled at start, then exits (Kafka sources).")
     var until: String?
 
-    @Option(help: "Stop after this many source rows.")
+    // `.unconditional` takes `-5` as the value, so a negative number gets a clear message and exit 2.
+    @Option(parsing: .unconditional, help: "Stop after this many source rows.")
     var maxRecords: Int?
 
-    @Option(help: "Stop after this long (e.g. 10m); exit 3 if still behind a --until caught-up target.")
+    @Option(
+        parsing: .unconditional,
+        help: "Stop after this long (e.g. 10m); exit 3 if still behind a --until caught-up target.")
     var maxDuration: String?
 
-    @Option(help: "Override the profile's parallelism for every operator.")
+    @Option(parsing: .unconditional, help: "Override the profile's parallelism for every operator (1–128).")
     var parallelism: Int?
 
-    @Option(help: "Embedded broker: generate this many orders into the source topic before starting.")
+    @Option(
+        parsing: .unconditional,
+        help: "Embedded broker: generate this many orders into the source topic before starting.")
     var generate: Int?
 
     @Option(help: "Embedded broker: load this JSON-lines file into the source topic before starting.")
@@ -50,86 +57,54 @@ struct Run: ParsableCommand {
     @Option(help: "Embedded broker: the JSON field whose value keys loaded messages.")
     var loadKey: String?
 
-    @Option(help: "Embedded broker: partitions of created topics.")
-    var partitions: Int = 8
+    @Option(parsing: .unconditional, help: "Embedded broker: partitions of created topics (default 8).")
+    var partitions: Int?
+
+    @Flag(help: "Discard the state and output an earlier run left (state.dir, part files, dead-letter and late files).")
+    var fresh = false
+
+    @Flag(help: "Keep an earlier run's output and add this run's part files beside it (earlier state is discarded).")
+    var append = false
 
     @Option(help: "Progress line on stderr: auto (when stderr is a terminal), on, off.")
     var progress: String = "auto"
 
-    @Option(help: "Also write the JSON summary line to this file.")
+    @Option(help: "Also append the JSON summary line to this file (on every exit, failures included).")
     var summary: String?
 
     @Option(help: "Process I of N on one Kafka topic: read the partitions p with p % N == I (e.g. 0/3).")
     var instance: String?
 
+    func validate() throws {
+        if fresh && append { throw ValidationError("--fresh and --append exclude each other: pick one") }
+        guard ["auto", "on", "off"].contains(progress) else {
+            throw ValidationError("--progress takes auto, on or off, not `\(progress)`")
+        }
+    }
+
     func run() throws {
         StopSignals.install()
-        let (loaded, resolved) = try loadPipeline(file, profile: self.profile)
-        let spec = try instanced(loaded)
-        var profile = resolved
-        if let p = parallelism {
-            guard p > 0 else { throw fail(StreamError(.config, "--parallelism must be at least 1")) }
-            profile.parallelism = p
-            profile.operatorParallelism = [:]
-        }
-        var bound = SourceBound.unbounded
-        if let until {
-            guard until == "caught-up" else {
-                throw fail(StreamError(.config, "--until takes `caught-up`, not `\(until)`"))
-            }
-            bound = .caughtUp
-        }
-        var deadlineMs: Int64? = nil
-        if let d = maxDuration {
-            guard let ms = Durations.parseMs(d) else {
-                throw fail(StreamError(.config, "--max-duration `\(d)` is not a duration (e.g. 30s, 10m, 2h)"))
-            }
-            deadlineMs = ms
-        }
-        let options = RunOptions(
-            maxRecords: maxRecords, bound: bound, maxDurationMs: deadlineMs,
-            embeddedFill: EmbeddedFill(partitions: partitions, generateRows: generate, loadFile: load, keyField: loadKey),
-            progress: progress == "on" || (progress == "auto" && isatty(2) != 0))
-        if spec.profiles.auto?.enabled == true {
-            log(
-                "note: profiles.auto is set, but automatic profile switching is not built yet: "
-                    + "the job stays on \(profile.name)")
-        }
-        let runner = JobRunner(spec: spec, profile: profile, options: options)
-        do throws(StreamError) { try runner.start() } catch { throw fail(error) }
-        let outcome = runner.wait(shouldStop: { StopSignals.requested })
-        let line = outcome.summary.json
-        log(line)
-        if let path = summary { AppendFile(path: path).append(Array((line + "\n").utf8)) }
-        if let failure = outcome.failure {
-            if failure.kind == .sink, failure.message == "stdout closed" { return }
-            throw fail(failure)
-        }
-        if outcome.stillBehind { throw ExitCode(Exit.stillBehind.rawValue) }
-    }
-
-    /// The pipeline as `--instance` (or the file's `source.kafka.instance`) runs it, after warning when keys
-    /// would be split across the processes.
-    private func instanced(_ spec: PipelineSpec) throws -> PipelineSpec {
-        var flag: SourceInstance?
-        if let instance {
-            guard let i = SourceInstance(instance) else {
-                throw fail(StreamError(.config, "--instance takes I/N with 0 <= I < N (e.g. 0/3), not `\(instance)`"))
-            }
-            flag = i
-        }
-        do throws(PipelineErrors) {
-            let out = try Instances.apply(flag, to: spec)
-            for warning in Instances.splitKeyWarnings(out) { log(warning) }
-            return out
-        } catch {
-            log(render(error))
-            throw ExitCode(Exit.config.rawValue)
-        }
-    }
-
-    private func fail(_ error: StreamError) -> ExitCode {
-        log("error: \(error.message)")
-        return ExitCode(Exit(error).rawValue)
+        var request = RunRequest(file: file)
+        request.profile = profile
+        request.until = until
+        request.maxRecords = maxRecords
+        request.maxDuration = maxDuration
+        request.parallelism = parallelism
+        request.generate = generate
+        request.load = load
+        request.loadKey = loadKey
+        request.partitions = partitions
+        request.progress = progress == "on" || (progress == "auto" && isatty(2) != 0)
+        request.summaryFile = summary
+        request.leftovers = fresh ? .fresh : (append ? .append : .refuse)
+        request.instance = instance
+        let session = RunSession(
+            request: request, signals: { Int(StopSignals.count) },
+            exitNow: { result in
+                fflush(nil)
+                _exit(Exit(result).rawValue)
+            })
+        let result = session.run()
+        if result != .ok { throw ExitCode(Exit(result).rawValue) }
     }
 }

@@ -9,16 +9,22 @@ struct Streamctl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "streamctl",
         abstract: "Run a stateful stream pipeline in one process: Kafka in, keyed windows, files/Kafka/stdout out.",
+        // Every line stays under 80 columns: the help text wraps at the terminal's width.
         discussion: """
             Examples:
-              streamctl validate examples/orders.yaml
+              streamctl validate examples/*.yaml
               streamctl graph examples/orders.yaml | dot -Tsvg > orders.svg
               streamctl run examples/orders.yaml --generate 1000000 --until caught-up
-              streamctl dev-broker --topic orders:8 --load examples/data/orders-sample.jsonl
+              streamctl dev-broker --topic orders:8 --generate 100000
 
-            Exit codes: 0 ok, 1 failure, 2 configuration error, 3 still behind at --max-duration,
-            65 bad record (on_bad_record: fail), 69 Kafka unreachable, 74 I/O or state error,
-            75 checkpoint failure. See docs/operations.md.
+            Exit codes (docs/operations.md):
+              0 ok                       5 state of an earlier run in state.dir
+              1 failure (a bug)          6 output of an earlier run in the way
+              2 configuration error      7 state.dir held by another streamctl
+              3 still behind at end     65 bad record (on_bad_record: fail)
+              4 too many late rows      69 Kafka unreachable
+             74 I/O or state error      75 checkpoint failure
+            130 second signal while draining
             """,
         version: version,
         subcommands: [Validate.self, Graph.self, Run.self, DevBroker.self, Info.self, Bench.self, Export.self]

@@ -87,7 +87,7 @@ import Testing
     func runInstances(_ n: Int, pipeline: URL, parallelism: Int) throws -> (stdout: String, rowsIn: [Int]) {
         let outcomes = Mutex([Int: Outcome]())
         DispatchQueue.concurrentPerform(iterations: n) { i in
-            var args = ["run", pipeline.path, "--until", "caught-up", "--progress", "off"]
+            var args = ["run", pipeline.path, "--until", "caught-up", "--progress", "off", "--fresh"]
             args += ["--parallelism", String(parallelism)]
             if n > 1 { args += ["--instance", "\(i)/\(n)"] }
             let r = (try? streamctlRun(args)) ?? Outcome(status: -1, stdout: "", stderr: "could not start")

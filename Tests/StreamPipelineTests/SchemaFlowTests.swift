@@ -9,7 +9,7 @@ import Testing
             name: p
             schema: { order_id: int64, shop: string, amount: decimal(2), ts: timestamp }
             source:
-              file: { paths: [in.jsonl] }
+              file: { paths: ["\(Repo.path("examples/data/orders-sample.jsonl"))"] }
               event_time: { field: ts }
             operators:
             \(operators)

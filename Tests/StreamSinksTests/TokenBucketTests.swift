@@ -7,6 +7,21 @@ import Testing
         TokenBucket(recordsPerSecond: records, bytesPerSecond: bytes, clock: clock) { clock.sleep(nanoseconds: $0) }
     }
 
+    @Test func aLiveProfileChangeRetunesTheRateAndKeepsTheThrottledTime() {
+        let clock = ManualClock()
+        var b = bucket(records: 1_000, bytes: nil, clock: clock)
+        for _ in 0..<20 { b.acquire(records: 100, bytes: 0) }
+        let before = b.throttledMs
+        #expect(before >= 999 && before <= 1_001)
+        // Two workers share 4,000/s: 2,000/s each, so the next 2,000 records take one more second.
+        b.retune(profile: Profile(name: "seasonal", sinkRecordsPerSecond: 4_000), workers: 2)
+        #expect(b.recordsPerSecond == 2_000)
+        for _ in 0..<20 { b.acquire(records: 100, bytes: 0) }
+        #expect(b.throttledMs >= before + 999 && b.throttledMs <= before + 1_001)
+        b.retune(profile: Profile(name: "backfill"), workers: 2)
+        #expect(b.isUnlimited)
+    }
+
     @Test func unlimitedBucketNeverWaits() {
         let clock = ManualClock()
         var b = bucket(records: nil, bytes: nil, clock: clock)

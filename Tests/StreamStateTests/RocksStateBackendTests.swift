@@ -56,7 +56,7 @@ import Testing
         var seen: [[UInt8]] = []
         try table.scan(keyGroups: 2..<256) { key, value in
             seen.append(key)
-            #expect(value == [UInt8(StateKey.keyGroup(of: key) & 0xFF), key[3] - 0x30])
+            #expect(value == [UInt8(StateKey.keyGroup(of: key) & 0xFF), key[StateKey.prefixCount + 1] - 0x30])
             return true
         }
         let expected = [2, 3, 255].flatMap { g in [1, 2, 3].map { Self.key(g, $0) } }

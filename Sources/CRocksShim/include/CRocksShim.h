@@ -21,6 +21,9 @@ void streamctl_rocksdb_options_set_write_buffer_manager(struct rocksdb_options_t
 /// Memory the database's write buffer manager counts (0 when none is installed).
 size_t streamctl_rocksdb_options_write_buffer_manager_usage(struct rocksdb_options_t *options);
 
+/// The version of the RocksDB library linked at run time, e.g. "7.8.3" (static storage).
+const char *streamctl_rocksdb_version(void);
+
 /// statfs(2)'s f_type of `path` into `magic` (Swift's Glibc module does not export <sys/vfs.h>).
 /// Returns 0, or -1 with errno set.
 int streamctl_filesystem_magic(const char *path, unsigned long *magic);

@@ -42,7 +42,12 @@ public final class BadRecordHandler: Sendable {
         case .deadLetter:
             counter.add(1, ordering: .relaxed)
             var line = "{\"origin\":" + JSONText.quote(origin) + ",\"error\":" + JSONText.quote(error.description)
-            line += ",\"raw\":" + JSONText.quote(String(decoding: raw, as: UTF8.self)) + "}\n"
+            // Text stays readable; anything else is kept byte for byte rather than patched with U+FFFD.
+            if let text = String(validating: raw, as: UTF8.self) {
+                line += ",\"raw\":" + JSONText.quote(text) + "}\n"
+            } else {
+                line += ",\"raw_base64\":\"" + Base64.encode(raw) + "\"}\n"
+            }
             deadLetter.withLock { file in
                 guard let f = file?.file else { return }
                 _ = line.withCString { fputs($0, f) }
@@ -85,5 +90,26 @@ public enum JSONText {
             }
         }
         return out + "\""
+    }
+}
+
+/// Standard base64 (RFC 4648, padded), for bytes that are not UTF-8 text.
+public enum Base64 {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    public static func encode(_ bytes: some Collection<UInt8>) -> String {
+        let b = Array(bytes)
+        var out: [UInt8] = []
+        out.reserveCapacity((b.count + 2) / 3 * 4)
+        var i = 0
+        while i < b.count {
+            let n = min(3, b.count - i)
+            let v = UInt32(b[i]) << 16 | (n > 1 ? UInt32(b[i + 1]) << 8 : 0) | (n > 2 ? UInt32(b[i + 2]) : 0)
+            for k in 0..<4 {
+                out.append(k <= n ? alphabet[Int(v >> UInt32(18 - 6 * k) & 63)] : UInt8(ascii: "="))
+            }
+            i += 3
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -2,7 +2,7 @@
 /// `date={window_start:%Y-%m-%d}/hour={window_start:%H}/shop={shop}`.
 ///
 /// `{field}` inserts the field's value as text (timestamps as RFC 3339); `{field:FORMAT}` formats a timestamp
-/// field with `%Y %m %d %H %M %S` (and `%%`), inserted as written. Other values are escaped the way Hive
+/// field with the directives of `supportedDirectives` (strftime's meaning, UTC), inserted as written. Other values are escaped the way Hive
 /// escapes partition values (`/` becomes `%2F`, `:` `%3A`, ...), a leading `.` becomes `%2E` so no value
 /// can form `.`, `..` or a hidden directory, and null or empty values become `__HIVE_DEFAULT_PARTITION__`.
 ///
@@ -12,7 +12,12 @@ public struct BucketTemplate: Sendable {
     enum TimePart: Sendable, Equatable {
         case literal([UInt8])
         case year, month, day, hour, minute, second
+        /// `%y`: the year's last two digits; `%j`: the day of the year, 001–366.
+        case shortYear, dayOfYear
     }
+
+    /// The strftime directives a bucket format accepts, for messages and docs.
+    public static let supportedDirectives = "%Y %y %m %d %j %F (= %Y-%m-%d) %H %M %S and %%"
 
     enum Segment: Sendable {
         case literal([UInt8])
@@ -123,13 +128,22 @@ public struct BucketTemplate: Sendable {
                 continue
             }
             guard i + 1 < end else {
-                throw ExpressionError("format ends in a lone `%`", at: i, help: "use %Y %m %d %H %M %S or %%")
+                throw ExpressionError("format ends in a lone `%`", at: i, help: "use \(supportedDirectives)")
             }
             let part: TimePart
             switch chars[i + 1] {
             case UInt8(ascii: "Y"): part = .year
             case UInt8(ascii: "m"): part = .month
             case UInt8(ascii: "d"): part = .day
+            case UInt8(ascii: "y"): part = .shortYear
+            case UInt8(ascii: "j"): part = .dayOfYear
+            case UInt8(ascii: "F"):
+                // `%F` is `%Y-%m-%d`.
+                if !literal.isEmpty { parts.append(.literal(literal)) }
+                literal = []
+                parts += [.year, .literal([UInt8(ascii: "-")]), .month, .literal([UInt8(ascii: "-")]), .day]
+                i += 2
+                continue
             case UInt8(ascii: "H"): part = .hour; unit = min(unit, 3_600_000)
             case UInt8(ascii: "M"): part = .minute; unit = min(unit, 60_000)
             case UInt8(ascii: "S"): part = .second; unit = min(unit, 1_000)
@@ -141,7 +155,7 @@ public struct BucketTemplate: Sendable {
                 let d = String(decoding: chars[(i + 1)...(i + 1)], as: UTF8.self)
                 throw ExpressionError(
                     "unsupported format directive `%\(d)`", at: i,
-                    help: "use %Y %m %d %H %M %S or %%")
+                    help: "use \(supportedDirectives)")
             }
             if !literal.isEmpty { parts.append(.literal(literal)) }
             literal = []
@@ -315,6 +329,10 @@ public struct BucketTemplate: Sendable {
             case .hour: ByteFormat.appendUInt(s / 3600, width: 2, into: &out)
             case .minute: ByteFormat.appendUInt(s / 60 % 60, width: 2, into: &out)
             case .second: ByteFormat.appendUInt(s % 60, width: 2, into: &out)
+            case .shortYear: ByteFormat.appendUInt(UInt64(((y % 100) + 100) % 100), width: 2, into: &out)
+            case .dayOfYear:
+                let first = CivilTime.days(year: y, month: 1, day: 1)
+                ByteFormat.appendUInt(UInt64(days - first + 1), width: 3, into: &out)
             }
         }
     }

@@ -154,7 +154,7 @@ public struct CSVRecordDecoder: RecordDecoder {
             case .failure: throw mismatch(f, p, n, offset)
             }
         case .timestamp:
-            guard let v = ScalarText.timestamp(p, n) else { throw mismatch(f, p, n, offset) }
+            guard let v = ScalarText.timestamp(p, n, unit: schema[f].timeUnit) else { throw mismatch(f, p, n, offset) }
             batch.columns[f].int64s.append(v)
         case .double:
             guard let v = ScalarText.double(p, n) else { throw mismatch(f, p, n, offset) }
@@ -163,9 +163,10 @@ public struct CSVRecordDecoder: RecordDecoder {
             guard let v = ScalarText.bool(p, n) else { throw mismatch(f, p, n, offset) }
             batch.columns[f].bools.append(v)
         case .decimal(let scale):
-            switch ScalarText.decimal(p, n, scale: scale) {
+            switch ScalarText.decimal(p, n, scale: scale, strict: schema[f].strictDecimal) {
             case .success(let v): batch.columns[f].int64s.append(v)
             case .failure(.outOfRange): throw outOfRange(f, p, n, offset)
+            case .failure(.tooPrecise): throw DecodeError.tooPrecise(schema[f], ScalarText.preview(p, n), at: offset)
             case .failure: throw mismatch(f, p, n, offset)
             }
         }

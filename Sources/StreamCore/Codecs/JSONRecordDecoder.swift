@@ -160,7 +160,13 @@ public struct JSONRecordDecoder: RecordDecoder {
                 let num = try c.scanNumber()
                 guard num.integral else { throw mismatch(f, c.p, c.n, at) }
                 switch ScalarText.int64(c.p + num.start, num.end - num.start) {
-                case .success(let v): batch.columns[f].int64s.append(v)
+                case .success(let v) where kinds[f] == .int64: batch.columns[f].int64s.append(v)
+                case .success(let v):
+                    guard let ms = schema[f].timeUnit.toMillis(v) else {
+                        let text = ScalarText.preview(c.p + num.start, num.end - num.start)
+                        throw DecodeError("field `\(schema[f].name)`: timestamp out of range: \(text)", at: at)
+                    }
+                    batch.columns[f].int64s.append(ms)
                 case .failure:
                     let text = ScalarText.preview(c.p + num.start, num.end - num.start)
                     throw DecodeError("field `\(schema[f].name)`: \(schema[f].type) out of range: \(text)", at: at)
@@ -216,8 +222,12 @@ public struct JSONRecordDecoder: RecordDecoder {
             } else {
                 throw mismatch(f, c.p, c.n, at)
             }
-            switch ScalarText.decimal(c.p + range.start, range.end - range.start, scale: scale) {
+            let strict = schema[f].strictDecimal
+            switch ScalarText.decimal(c.p + range.start, range.end - range.start, scale: scale, strict: strict) {
             case .success(let v): batch.columns[f].int64s.append(v)
+            case .failure(.tooPrecise):
+                let text = ScalarText.preview(c.p + range.start, range.end - range.start)
+                throw DecodeError.tooPrecise(schema[f], text, at: at)
             case .failure(.outOfRange):
                 let text = ScalarText.preview(c.p + range.start, range.end - range.start)
                 throw DecodeError("field `\(schema[f].name)`: \(schema[f].type) out of range: \(text)", at: at)

@@ -8,6 +8,11 @@ public struct DecodeError: Error, Sendable, Hashable, CustomStringConvertible {
         self.offset = offset
     }
     public var description: String { "\(message) at byte \(offset)" }
+
+    /// A decimal with more fractional digits than its scale under `decimal_rounding: strict`.
+    static func tooPrecise(_ field: Field, _ text: String, at offset: Int) -> DecodeError {
+        DecodeError("field `\(field.name)`: \(text) has more fractional digits than \(field.type) keeps", at: offset)
+    }
 }
 
 /// Decodes one record's bytes straight into the columns of a batch.

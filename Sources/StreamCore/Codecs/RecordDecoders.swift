@@ -148,8 +148,11 @@ enum ScalarText {
 
     /// A number to a decimal with `scale` fractional digits, exactly.
     /// Extra fractional digits are rounded half-to-even (banker's rounding, as in IEEE 754 decimal
-    /// arithmetic), so `0.125` at scale 2 is `0.12` and `0.135` is `0.14`.
-    static func decimal(_ p: UnsafePointer<UInt8>, _ n: Int, scale: Int) -> Result<Int64, ScalarFailure> {
+    /// arithmetic), so `0.125` at scale 2 is `0.12` and `0.135` is `0.14`; under `strict` a value that
+    /// would change by rounding fails with `tooPrecise` (trailing zeros are fine).
+    static func decimal(
+        _ p: UnsafePointer<UInt8>, _ n: Int, scale: Int, strict: Bool = false
+    ) -> Result<Int64, ScalarFailure> {
         guard isNumber(p, n) else { return .failure(.notANumber) }
         var i = 0
         var negative = false
@@ -202,6 +205,11 @@ enum ScalarText {
             }
             seen += 1
         }
+        if strict && keep >= 0 && (firstDropped != 0 || restNonZero) { return .failure(.tooPrecise) }
+        if strict && keep < 0 {
+            // Every digit falls below the scale: the value changes unless all of them are zero.
+            for k in mantissaStart..<mantissaEnd where p[k] != 46 && p[k] != 48 { return .failure(.tooPrecise) }
+        }
         if shift > 0 {
             for _ in 0..<shift {
                 if acc == 0 { break }
@@ -237,9 +245,9 @@ enum ScalarText {
         return nil
     }
 
-    /// Epoch milliseconds from an integer or an RFC 3339 date-time.
-    static func timestamp(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int64? {
-        if case .success(let v) = int64(p, n) { return v }
+    /// Epoch milliseconds from an integer counting `unit`, or an RFC 3339 date-time.
+    static func timestamp(_ p: UnsafePointer<UInt8>, _ n: Int, unit: TimestampUnit = .milliseconds) -> Int64? {
+        if case .success(let v) = int64(p, n) { return unit.toMillis(v) }
         return CivilTime.parseRFC3339(p, n)
     }
 

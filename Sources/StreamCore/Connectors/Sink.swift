@@ -29,10 +29,13 @@ public protocol SinkWriter: AnyObject {
     func close() throws(StreamError)
     /// Figures for the metrics snapshot (e.g. `open_buckets`, `throttled_ms`).
     func metrics() -> [String: Int64]
+    /// The live profile changed: apply its sink knobs (throttle, open files) from the next write on.
+    func apply(_ profile: Profile)
 }
 
 extension SinkWriter {
     public func flush() throws(StreamError) {}
     public func close() throws(StreamError) { try flush() }
     public func metrics() -> [String: Int64] { [:] }
+    public func apply(_ profile: Profile) {}
 }

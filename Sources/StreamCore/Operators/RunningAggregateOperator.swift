@@ -1,7 +1,7 @@
 /// A keyed aggregate over all time ("state forever"), emitting each key's updated value once per batch
 /// in which it changed. With a TTL, a key not updated for `ttl` (processing time) starts over and its state
 /// is removed by a periodic sweep.
-public final class RunningAggregateOperator: StreamOperator {
+public final class RunningAggregateOperator: KeyedStreamOperator {
     let key: KeyColumns
     let aggregates: [BoundAggregate]
     let table: any KeyedStateTable
@@ -68,6 +68,9 @@ public final class RunningAggregateOperator: StreamOperator {
         try sweepIfDue(now: clock.nowMs())
     }
 
+    /// Takes over a new key-group range at a barrier: no state moves; the sweep schedule stays.
+    public func reassign(keyGroups range: Range<Int>, watermark: Int64) throws(StreamError) { ownedKeyGroups = range }
+
     private func sweepIfDue(now: Int64) throws(StreamError) {
         guard let ttl = ttlMs, now - lastSweepMs >= max(1, ttl / 2) else { return }
         lastSweepMs = now
@@ -78,7 +81,7 @@ public final class RunningAggregateOperator: StreamOperator {
 /// Drops rows whose key was already seen within `ttl` of event time (or of processing time when the source
 /// has no event time). State per key holds the time it was last kept; a sweep on the watermark removes keys
 /// older than the TTL.
-public final class DedupeOperator: StreamOperator {
+public final class DedupeOperator: KeyedStreamOperator {
     let key: KeyColumns
     let table: any KeyedStateTable
     let keyGroups: KeyGroups
@@ -150,6 +153,9 @@ public final class DedupeOperator: StreamOperator {
         lastSweep = now
         try deleteExpired(table, keyGroups: ownedKeyGroups, now: now, ttl: ttlMs)
     }
+
+    /// Takes over a new key-group range at a barrier: no state moves; the sweep schedule stays.
+    public func reassign(keyGroups range: Range<Int>, watermark: Int64) throws(StreamError) { ownedKeyGroups = range }
 
     public func metrics() -> [String: Int64] { ["duplicates_dropped": duplicates] }
 }

@@ -1,7 +1,7 @@
 /// Event-time session windows: a key's rows closer than `gap` belong to one session. State per key
 /// (`keyGroup | key | 0`) holds the key's open sessions, merged as rows arrive; a session fires when the
 /// watermark passes its end (last row + gap) plus the allowed lateness, and is then deleted.
-public final class SessionWindowOperator: StreamOperator {
+public final class SessionWindowOperator: KeyedStreamOperator {
     struct Session {
         var start: Int64
         var end: Int64
@@ -38,10 +38,24 @@ public final class SessionWindowOperator: StreamOperator {
         self.allowedLatenessMs = allowedLatenessMs
         self.lateOutput = lateOutput
         self.outputSchema = WindowOperator.outputSchema(key: key, aggregates: aggregates)
+        try findNextFire()
+    }
+
+    /// The earliest session end of the owned key groups, from state.
+    private func findNextFire() throws(StreamError) {
+        nextFire = .max
         try table.scan(keyGroups: ownedKeyGroups) { (_: [UInt8], v: [UInt8]) throws(StreamError) -> Bool in
             for s in try decodeSessions(v) { nextFire = min(nextFire, s.end) }
             return true
         }
+    }
+
+    /// Takes over a new key-group range at a rescale barrier: no state moves; the next firing time is found
+    /// again from the sessions of the new range. `watermark` is the stage's at the barrier.
+    public func reassign(keyGroups range: Range<Int>, watermark: Int64) throws(StreamError) {
+        ownedKeyGroups = range
+        self.watermark = max(self.watermark, watermark)
+        try findNextFire()
     }
 
     public func process(_ batch: Batch, into out: inout Output) throws(StreamError) {

@@ -40,16 +40,13 @@ struct SlotTable {
         return s
     }
 
-    /// The state key (`keyGroup | key | namespace`) of every slot, in slot order.
+    /// The state key (`keyGroup | namespace | key`) of every slot, in slot order.
     func stateKeys(_ batch: Batch, key: KeyColumns, keyGroups: KeyGroups) -> [[UInt8]] {
         (0..<count).map { s in
             var k: [UInt8] = []
             k.reserveCapacity(32)
-            let g = keyGroups.keyGroup(hash: hashes[s])
-            k.append(UInt8(truncatingIfNeeded: g >> 8))
-            k.append(UInt8(truncatingIfNeeded: g))
+            StateKey.appendPrefix(keyGroup: keyGroups.keyGroup(hash: hashes[s]), namespace: namespaces[s], &k)
             key.encode(batch, row: representative[s], into: &k)
-            appendNamespace(namespaces[s], &k)
             return k
         }
     }

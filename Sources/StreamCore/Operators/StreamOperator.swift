@@ -27,6 +27,9 @@ public protocol StreamOperator: AnyObject {
     func metrics() -> [String: Int64]
     /// Rows dropped as late since the last call.
     func takeLateRows() -> Int64
+    /// Takes over key groups `keyGroups` at a rescale barrier: no state moves (key groups prefix every state
+    /// key). `watermark` is the stage's event time at the barrier; a new worker has not seen it yet.
+    func reassign(keyGroups: Range<Int>, watermark: Int64) throws(StreamError)
 }
 
 extension StreamOperator {
@@ -35,6 +38,18 @@ extension StreamOperator {
     public func onBarrier(_ barrier: Barrier, into out: inout Output) throws(StreamError) {}
     public func metrics() -> [String: Int64] { [:] }
     public func takeLateRows() -> Int64 { 0 }
+    /// Stateless operators own no key groups.
+    public func reassign(keyGroups: Range<Int>, watermark: Int64) throws(StreamError) {}
+}
+
+/// An operator with keyed state: a worker owns a contiguous range of key groups and can be handed another
+/// at a barrier (a parallelism change). State stays where it is (key groups prefix every key); the
+/// operator keeps its watermark and finds the timers and bookkeeping of the new range in state.
+public protocol KeyedStreamOperator: StreamOperator {}
+
+extension KeyedStreamOperator {
+    /// Takes over `keyGroups` keeping the operator's own watermark.
+    public func reassign(keyGroups: Range<Int>) throws(StreamError) { try reassign(keyGroups: keyGroups, watermark: .min) }
 }
 
 /// Keeps rows where the predicate is true. Stateless.

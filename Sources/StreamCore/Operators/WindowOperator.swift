@@ -1,10 +1,13 @@
 /// Tumbling and sliding event-time windows over the current key, with aggregates.
 ///
-/// State: one entry per (key, window) at `keyGroup | key | windowEnd` holding the accumulators. Each batch
-/// is pre-aggregated in memory, merged into state with one `multiGet` and one `write`. When the watermark
-/// passes a window's end the worker scans the key groups it owns, emits the due windows and deletes them
-/// (after `allowed_lateness`), so state holds only open windows.
-public final class WindowOperator: StreamOperator {
+/// State: one entry per (key, window) at `keyGroup | windowEnd | key` holding the accumulators, and a
+/// timer per (key group, window end) (`WindowTimers`). Each batch is pre-aggregated in memory and merged
+/// in place into the worker's `WindowBuffer` (keys it does not hold are read with one `multiGet`); the
+/// buffer is written to the table at a barrier or when over capacity. When the watermark passes a window's
+/// end the worker takes its entries from the buffer and reads
+/// that window's entries in the key groups its timers name (one seek each), emits them and deletes them
+/// (after `allowed_lateness`), so a firing costs what it fires, whatever else the state holds.
+public final class WindowOperator: KeyedStreamOperator {
     let key: KeyColumns
     let timeIndex: Int
     let sizeMs: Int64
@@ -19,20 +22,22 @@ public final class WindowOperator: StreamOperator {
 
     private var ownedKeyGroups: Range<Int>
     private var watermark: Int64 = .min
-    /// Ends of windows that hold state and have not fired.
-    private var pendingEnds: Set<Int64> = []
-    /// Ends of windows that fired but are kept for allowed lateness, with keys updated since firing.
-    private var firedEnds: [Int64: Set<[UInt8]>] = [:]
+    private var timers = WindowTimers()
+    /// Keys of fired windows (still within allowed lateness) updated since they fired: fired again.
+    private var updatedSinceFiring: [Int64: Set<[UInt8]>] = [:]
     private var lateRows: Int64 = 0
     private var windowsFired: Int64 = 0
-    private var cache: StateCache
+    /// Entries the store stepped over to fire, and rows fired: their ratio is the cost of a firing.
+    private var fireEntriesVisited: Int64 = 0
+    private var fireRows: Int64 = 0
+    private var buffer: WindowBuffer
 
     public init(
         key: KeyColumns, timeIndex: Int, kind: WindowKind, aggregates: [BoundAggregate], table: any KeyedStateTable,
         keyGroups: KeyGroups, ownedKeyGroups: Range<Int>, allowedLatenessMs: Int64, cacheBytes: Int = 0,
         lateOutput: (@Sendable (Batch) -> Void)? = nil
     ) throws(StreamError) {
-        cache = StateCache(capacityBytes: cacheBytes)
+        buffer = WindowBuffer(capacityBytes: cacheBytes)
         switch kind {
         case .tumbling(let size):
             sizeMs = size
@@ -52,24 +57,22 @@ public final class WindowOperator: StreamOperator {
         self.allowedLatenessMs = allowedLatenessMs
         self.lateOutput = lateOutput
         self.outputSchema = WindowOperator.outputSchema(key: key, aggregates: aggregates)
-        try recoverPendingWindows()
+        try timers.load(from: table, keyGroups: ownedKeyGroups)
     }
 
-    /// Rebuilds the set of open windows from state (after a restart or a key-group reassignment).
-    private func recoverPendingWindows() throws(StreamError) {
-        pendingEnds.removeAll()
-        try table.scan(keyGroups: ownedKeyGroups) { (k: [UInt8], _: [UInt8]) throws(StreamError) -> Bool in
-            pendingEnds.insert(StateKey.namespace(of: k))
-            return true
-        }
-    }
-
-    /// Takes over a new key-group range (parallelism change at a barrier): no state moves.
-    public func reassign(keyGroups range: Range<Int>) throws(StreamError) {
+    /// Takes over a new key-group range at a rescale barrier: no state moves. The timers of the new range
+    /// come from state, so windows another worker opened or fired are found. `watermark` is the stage's at
+    /// the barrier (a new worker has none yet); late updates not yet re-fired were re-fired by the worker
+    /// at the barrier before this runs.
+    public func reassign(keyGroups range: Range<Int>, watermark: Int64) throws(StreamError) {
+        self.watermark = max(self.watermark, watermark)
+        try flush(drop: true)
         ownedKeyGroups = range
-        firedEnds.removeAll()
-        cache.removeAll()
-        try recoverPendingWindows()
+        updatedSinceFiring = updatedSinceFiring.compactMapValues { keys in
+            let mine = keys.filter { range.contains(StateKey.keyGroup(of: $0)) }
+            return mine.isEmpty ? nil : mine
+        }
+        try timers.load(from: table, keyGroups: range)
     }
 
     public func process(_ batch: Batch, into out: inout Output) throws(StreamError) {
@@ -104,41 +107,54 @@ public final class WindowOperator: StreamOperator {
         guard slots.count > 0 else { return }
 
         let keys = slots.stateKeys(batch, key: key, keyGroups: keyGroups)
-        let existing = try read(keys)
+        // Keys the buffer does not hold come from the table, in one read.
+        var missing: [Int] = []
+        for s in 0..<slots.count where !buffer.contains(keys[s], end: slots.namespaces[s]) { missing.append(s) }
+        var stored = [[Accumulator]?](repeating: nil, count: slots.count)
+        if !missing.isEmpty {
+            let values = try table.multiGet(missing.map { keys[$0] })
+            for (j, s) in missing.enumerated() {
+                if let v = values[j] { stored[s] = try AccumulatorCodec.decode(v, count: aggregates.count).accs }
+            }
+        }
         var write = StateWriteBatch()
         for s in 0..<slots.count {
-            var accs = slots.accumulators[s]
-            if let old = existing[s] {
-                var stored = try AccumulatorCodec.decode(old, count: aggregates.count).accs
-                for a in aggregates.indices { aggregates[a].merge(&stored[a], accs[a]) }
-                accs = stored
-            }
-            let value = AccumulatorCodec.encode(accs)
-            cache.put(keys[s], value)
-            write.put(keys[s], value)
             let end = slots.namespaces[s]
-            if firedEnds[end] != nil {
-                firedEnds[end]!.insert(keys[s])
-            } else {
-                pendingEnds.insert(end)
-            }
+            buffer.merge(
+                slots.accumulators[s], key: keys[s], end: end, stored: .some(stored[s]), aggregates: aggregates)
+            timers.noteState(end: end, keyGroup: keyGroups.keyGroup(hash: slots.hashes[s]), into: &write)
+            if timers.isFired(end) { updatedSinceFiring[end, default: []].insert(keys[s]) }
         }
-        try table.write(write)
+        if buffer.isOverCapacity { buffer.evict(into: &write) }
+        if !write.isEmpty { try table.write(write) }
     }
 
-    /// Values of `keys`: from the worker cache where it has them, the rest with one `multiGet`.
-    private func read(_ keys: [[UInt8]]) throws(StreamError) -> [[UInt8]?] {
-        guard cache.capacityBytes > 0 else { return try table.multiGet(keys) }
-        var values = [[UInt8]?](repeating: nil, count: keys.count)
+    /// Current accumulators of `keys` in window `end`: the buffer's, else the table's.
+    private func current(_ keys: [[UInt8]], end: Int64) throws(StreamError) -> [[Accumulator]?] {
+        var out = [[Accumulator]?](repeating: nil, count: keys.count)
         var missing: [Int] = []
         for (i, k) in keys.enumerated() {
-            if let v = cache.get(k) { values[i] = v } else { missing.append(i) }
+            if let e = buffer.entry(k, end: end) { out[i] = e.accs } else { missing.append(i) }
         }
         if !missing.isEmpty {
-            let fetched = try table.multiGet(missing.map { keys[$0] })
-            for (j, i) in missing.enumerated() { values[i] = fetched[j] }
+            let values = try table.multiGet(missing.map { keys[$0] })
+            for (j, i) in missing.enumerated() {
+                if let v = values[j] { out[i] = try AccumulatorCodec.decode(v, count: aggregates.count).accs }
+            }
         }
-        return values
+        return out
+    }
+
+    /// Writes the buffer's changes to the table (and empties it when `drop`).
+    private func flush(drop: Bool) throws(StreamError) {
+        var write = StateWriteBatch()
+        buffer.flush(into: &write, drop: drop)
+        if !write.isEmpty { try table.write(write) }
+    }
+
+    /// A barrier: everything this worker changed is in the table, so a snapshot or a rescale sees it.
+    public func onBarrier(_ barrier: Barrier, into out: inout Output) throws(StreamError) {
+        try flush(drop: false)
     }
 
     public func onWatermark(_ watermark: Int64, into out: inout Output) throws(StreamError) {
@@ -152,54 +168,85 @@ public final class WindowOperator: StreamOperator {
     }
 
     private func fire(upTo wm: Int64, into out: inout Output) throws(StreamError) {
-        let due = Set(pendingEnds.filter { $0 - 1 <= wm })
-        let refire = firedEnds.filter { !$0.value.isEmpty }
-        let expire = Set(firedEnds.keys.filter { $0 - 1 + allowedLatenessMs <= wm })
-        guard !due.isEmpty || !refire.isEmpty || !expire.isEmpty else { return }
+        let due = timers.due(watermark: wm)
+        let expire = timers.expired(watermark: wm, latenessMs: allowedLatenessMs)
+        guard !due.isEmpty || !updatedSinceFiring.isEmpty || !expire.isEmpty else { return }
 
-        var columns = outputSchema.fields.map { Column(type: $0.type) }
-        var rows = 0
-        var deletes = StateWriteBatch()
-        var emitted: [(end: Int64, key: [UInt8], value: [UInt8])] = []
-        try table.scan(keyGroups: ownedKeyGroups) { (k: [UInt8], v: [UInt8]) throws(StreamError) -> Bool in
-            let end = StateKey.namespace(of: k)
-            if due.contains(end) || refire[end]?.contains(k) == true {
-                emitted.append((end, k, v))
+        var write = StateWriteBatch()
+        var emitted: [(end: Int64, key: [UInt8], accs: [Accumulator])] = []
+        for end in due {
+            let keep = end - 1 + allowedLatenessMs > wm
+            let held = buffer.take(end: end)
+            for g in timers.fire(end: end, keep: keep, into: &write).sorted() {
+                // What the buffer does not hold was written earlier: read it back from the table.
+                let visited = try table.scan(keyGroup: g, namespaces: end...end) {
+                    (k: [UInt8], v: [UInt8]) throws(StreamError) -> Bool in
+                    if held[k] == nil {
+                        emitted.append((end, k, try AccumulatorCodec.decode(v, count: aggregates.count).accs))
+                        if !keep { write.delete(k) }
+                    }
+                    return true
+                }
+                fireEntriesVisited += Int64(visited)
             }
-            if (due.contains(end) || expire.contains(end)) && end - 1 + allowedLatenessMs <= wm {
-                deletes.delete(k)
-                cache.remove(k)
+            fireEntriesVisited += Int64(held.count)
+            for (k, e) in held {
+                emitted.append((end, k, e.accs))
+                if keep {
+                    // Late rows within allowed lateness read it from the table.
+                    if e.dirty { write.put(k, AccumulatorCodec.encode(e.accs)) }
+                } else if e.stored {
+                    write.delete(k)
+                }
             }
-            return true
         }
+        windowsFired += Int64(due.count)
+        // Late updates to fired windows: read exactly the keys that changed.
+        for (end, updated) in updatedSinceFiring.sorted(by: { $0.key < $1.key }) {
+            let keys = Array(updated)
+            for (k, accs) in zip(keys, try current(keys, end: end)) {
+                if let accs { emitted.append((end, k, accs)) }
+            }
+            fireEntriesVisited += Int64(keys.count)
+        }
+        updatedSinceFiring.removeAll()
+        for end in expire {
+            for (k, e) in buffer.take(end: end) where e.stored { write.delete(k) }
+            for g in timers.expire(end: end, into: &write) {
+                fireEntriesVisited += Int64(
+                    try table.scan(keyGroup: g, namespaces: end...end) {
+                        (k: [UInt8], _: [UInt8]) throws(StreamError) -> Bool in
+                        write.delete(k)
+                        return true
+                    })
+            }
+        }
+        if !write.isEmpty { try table.write(write) }
+        guard !emitted.isEmpty else { return }
+
         // Emit in a deterministic order: by window, then by key bytes.
         emitted.sort { $0.end != $1.end ? $0.end < $1.end : $0.key.lexicographicallyPrecedes($1.key) }
+        var columns = outputSchema.fields.map { Column(type: $0.type) }
+        let base = key.fields.count
         for e in emitted {
             key.decode(StateKey.key(of: e.key), into: &columns)
-            let accs = try AccumulatorCodec.decode(e.value, count: aggregates.count).accs
-            let base = key.fields.count
+            let accs = e.accs
             columns[base].int64s.append(e.end - sizeMs)
             columns[base].markLastValid()
             columns[base + 1].int64s.append(e.end)
             columns[base + 1].markLastValid()
             for (a, agg) in aggregates.enumerated() { agg.output(accs[a], into: &columns[base + 2 + a]) }
-            rows += 1
         }
-        for end in due {
-            pendingEnds.remove(end)
-            if end - 1 + allowedLatenessMs > wm { firedEnds[end] = [] }
-        }
-        for end in refire.keys { firedEnds[end] = [] }
-        for end in expire { firedEnds.removeValue(forKey: end) }
-        windowsFired += Int64(due.count)
-        if !deletes.isEmpty { try table.write(deletes) }
-        if rows > 0 { out.emit(Batch(schema: outputSchema, columns: columns)) }
+        fireRows += Int64(emitted.count)
+        out.emit(Batch(schema: outputSchema, columns: columns))
     }
 
     public func metrics() -> [String: Int64] {
         [
-            "open_windows": Int64(pendingEnds.count), "windows_fired": windowsFired,
-            "state_cache_hits": cache.hits, "state_cache_misses": cache.misses,
+            "open_windows": Int64(timers.pendingCount), "windows_fired": windowsFired,
+            "fire_entries_visited": fireEntriesVisited, "fire_rows": fireRows,
+            "state_cache_hits": buffer.hits, "state_cache_misses": buffer.misses,
+            "buffered_windows": Int64(buffer.count),
         ]
     }
 
@@ -218,8 +265,3 @@ extension WindowOperator {
     }
 }
 
-/// Appends a namespace in the sign-flipped big-endian layout of `StateKey`.
-@inline(__always)
-func appendNamespace(_ namespace: Int64, _ out: inout [UInt8]) {
-    appendBE(UInt64(bitPattern: namespace) ^ (1 << 63), &out)
-}

@@ -75,11 +75,24 @@ public struct EventTimeSpec: Sendable, Hashable {
     public var maxDisorderMs: Int64
     /// A split with nothing to read for this long stops holding the watermark back.
     public var idleTimeoutMs: Int64
+    /// A row whose event time is more than this far ahead of its split's watermark (in a live run, of the
+    /// later of the watermark and the wall clock) is a bad record; nil switches the guard off.
+    public var maxAheadMs: Int64?
+    /// A run whose late rows exceed this share of the rows read ends `late`; nil switches the check off.
+    public var maxLateShare: Double?
 
-    public init(field: String?, maxDisorderMs: Int64 = 5_000, idleTimeoutMs: Int64 = 10_000) {
+    public static let defaultMaxAheadMs: Int64 = 7 * 86_400_000
+    public static let defaultMaxLateShare = 0.1
+
+    public init(
+        field: String?, maxDisorderMs: Int64 = 5_000, idleTimeoutMs: Int64 = 10_000,
+        maxAheadMs: Int64? = EventTimeSpec.defaultMaxAheadMs, maxLateShare: Double? = EventTimeSpec.defaultMaxLateShare
+    ) {
         self.field = field
         self.maxDisorderMs = maxDisorderMs
         self.idleTimeoutMs = idleTimeoutMs
+        self.maxAheadMs = maxAheadMs
+        self.maxLateShare = maxLateShare
     }
 }
 
@@ -399,8 +412,8 @@ public struct StateSpec: Sendable, Hashable {
     public var memoryBytes: Int64
     /// Block cache size; nil derives it from the budget, 0 disables the block cache (`block_cache: off`).
     public var blockCacheBytes: Int64?
-    /// The per-worker read caches in front of RocksDB, all workers together; taken out of `memoryBytes`.
-    /// nil derives it (a sixteenth of the budget), 0 turns them off (`worker_cache: off`).
+    /// The per-worker write-back buffers of window accumulators, all workers together; taken out of
+    /// `memoryBytes`. nil derives it (a sixteenth of the budget), 0 turns them off (`worker_cache: off`).
     public var workerCacheBytes: Int64?
 
     public init(
@@ -414,10 +427,9 @@ public struct StateSpec: Sendable, Hashable {
         self.workerCacheBytes = workerCacheBytes
     }
 
-    /// What the worker caches get: nothing for the in-memory backend (state is already in memory).
+    /// What the worker buffers get, with either backend (the buffer saves the table's writes and lookups).
     public var effectiveWorkerCacheBytes: Int64 {
-        guard backend == .rocksdb else { return 0 }
-        return min(workerCacheBytes ?? memoryBytes / 16, memoryBytes / 2)
+        min(workerCacheBytes ?? memoryBytes / 16, memoryBytes / 2)
     }
 }
 

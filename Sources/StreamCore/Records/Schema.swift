@@ -69,11 +69,42 @@ public struct Field: Sendable, Hashable {
     public var type: FieldType
     /// A nullable field may be absent or `null` in input; a required one makes such a row a bad record.
     public var nullable: Bool
+    /// What a number in a timestamp field counts (epoch milliseconds unless declared); RFC 3339 text is unaffected.
+    public var timeUnit: TimestampUnit = .milliseconds
+    /// A decimal field: a value with more fractional digits than the scale is a bad record instead of
+    /// being rounded half-to-even.
+    public var strictDecimal = false
 
     public init(_ name: String, _ type: FieldType, nullable: Bool = false) {
         self.name = name
         self.type = type
         self.nullable = nullable
+    }
+}
+
+/// The unit of epoch numbers in a timestamp field's input; values are kept as epoch milliseconds.
+public enum TimestampUnit: String, Sendable, Hashable, CaseIterable {
+    case seconds = "s"
+    case milliseconds = "ms"
+    case microseconds = "us"
+    case nanoseconds = "ns"
+
+    /// `value` in this unit as epoch milliseconds (sub-millisecond parts floored), or nil on overflow.
+    @inline(__always)
+    public func toMillis(_ value: Int64) -> Int64? {
+        switch self {
+        case .milliseconds: return value
+        case .seconds:
+            let (ms, overflow) = value.multipliedReportingOverflow(by: 1000)
+            return overflow ? nil : ms
+        case .microseconds: return Self.floorDiv(value, 1000)
+        case .nanoseconds: return Self.floorDiv(value, 1_000_000)
+        }
+    }
+
+    private static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+        let q = a / b
+        return a % b < 0 ? q - 1 : q
     }
 }
 

@@ -1,11 +1,17 @@
 import Synchronization
 
-/// A running job: one OS thread per worker of every stage, joined by bounded channels.
+/// A running job: OS threads per worker of every stage, joined by input gates (a bounded queue per
+/// sender), with checkpoint barriers delivered in order, aligned and acknowledged.
 ///
 /// Lifecycle: `start()` spawns every worker; sources read until they finish, `requestStop()` is called or
 /// `--max-records` is reached, then send `end` downstream; each stage drains, fires what is left, and ends;
-/// the sink flushes and closes. A failure anywhere closes every channel so that every thread wakes and
+/// the sink flushes and closes. A failure anywhere closes every gate so that every thread wakes and
 /// exits, and `wait()` returns the first error.
+///
+/// Barriers: `triggerBarrier()` (or `injectBarrier(_:)`) queues a barrier at every source worker, which
+/// sends it within one poll timeout, ahead of anything it reads later, even while back-pressured. Every
+/// worker acknowledges it after its snapshot; `barriers` tells when all have. `rescale(stage:to:)`
+/// changes a stage's parallelism at a barrier of its own, moving key-group ranges, not state.
 public final class Job: Sendable {
     public let plan: JobPlan
     let clock: any StreamClock
@@ -14,92 +20,169 @@ public final class Job: Sendable {
     let state: (any KeyedStateBackend)?
     /// Runs first on every worker thread with the thread's index in the job (e.g. to bind an allocator arena).
     let onWorkerStart: (@Sendable (Int) -> Void)?
+    /// The live knobs every worker reads per loop.
+    public let live: LiveProfile
+    /// Acknowledgements of every barrier.
+    public let barriers: BarrierTracker
 
-    /// Input channel of every worker of stages 1..n (stage 0, the source, has none).
-    let inboxes: [[BoundedChannel<Envelope>]]
-    let workerMetrics: [[WorkerMetrics]]
+    let stages: [StageRuntime]
+    /// Barrier requests per source worker.
+    let sourceQueues: [SourceBarrierQueue]
     private let threads = Mutex<[WorkerThread]>([])
     private let firstError = Mutex<StreamError?>(nil)
     let stopRequested = Atomic<Bool>(false)
     let rowsRead = Atomic<Int>(0)
-    let pendingBarrier = Atomic<Int64>(0)
+    let startedWorkers = Atomic<Int>(0)
     let exitedWorkers = Atomic<Int>(0)
+    private let lastBarrier = Mutex<Int64>(0)
+    private let nextBarrierId = Mutex<Int64>(0)
+    private let rescales = Mutex<[Int64: Rescale]>([:])
+    /// Serialises parallelism changes: one at a time.
+    let rescaling = Mutex<Void>(())
+    /// Joins of every stage's gates, by gate identity.
+    let joins = Mutex<[ObjectIdentifier: GateJoins]>([:])
 
     public init(
         plan: JobPlan, clock: any StreamClock = SystemClock(), badRecords: BadRecordHandler,
         limits: RunLimits = RunLimits(), state: (any KeyedStateBackend)? = nil,
         onWorkerStart: (@Sendable (Int) -> Void)? = nil
     ) {
-        self.onWorkerStart = onWorkerStart
         precondition(plan.stages.count >= 2, "a job needs a source and a sink")
+        self.onWorkerStart = onWorkerStart
         self.plan = plan
         self.clock = clock
         self.badRecords = badRecords
         self.limits = limits
         self.state = state
+        live = LiveProfile(plan.profile)
+        barriers = BarrierTracker()
         let capacity = max(1, plan.profile.channelCapacity)
-        var inboxes: [[BoundedChannel<Envelope>]] = [[]]
-        for stage in plan.stages.dropFirst() {
-            // Room for `capacity` batches from each upstream worker keeps fan-in from starving one sender.
-            inboxes.append((0..<stage.parallelism).map { _ in BoundedChannel(capacity: capacity) })
+        var stages: [StageRuntime] = []
+        for (s, stage) in plan.stages.enumerated() {
+            let inputs = s == 0 ? 0 : plan.stages[s - 1].parallelism
+            let gates = s == 0 ? [] : (0..<stage.parallelism).map { _ in InputGate(inputs: inputs, capacity: capacity) }
+            stages.append(StageRuntime(index: s, plan: stage, gates: gates, inputSlots: inputs))
         }
-        self.inboxes = inboxes
-        self.workerMetrics = plan.stages.enumerated().map { s, stage in
-            (0..<stage.parallelism).map { w in
-                let inbox = s == 0 ? nil : inboxes[s][w]
-                return WorkerMetrics(
-                    stage: stage.id, worker: w, inputFill: { inbox?.fill ?? 0 }, inputCapacity: inbox?.capacity ?? 0)
-            }
-        }
+        self.stages = stages
+        sourceQueues = (0..<plan.stages[0].parallelism).map { _ in SourceBarrierQueue() }
     }
 
     /// Spawns every worker thread.
     public func start() throws(StreamError) {
-        var started: [WorkerThread] = []
-        for (s, stage) in plan.stages.enumerated() {
-            for w in 0..<stage.parallelism {
-                let index = started.count
-                let t = WorkerThread(name: "\(stage.id)-\(w)") { [self] in
-                    onWorkerStart?(index)
-                    do throws(StreamError) {
-                        try runWorker(stage: s, worker: w)
-                    } catch {
-                        fail(error)
-                    }
-                    exitedWorkers.add(1, ordering: .releasing)
+        for (s, stage) in stages.enumerated() {
+            let gates = stage.layout.withLock { $0.gates }
+            for w in 0..<stage.plan.parallelism {
+                let metrics = WorkerMetrics(stage: stage.plan.id, worker: w, gate: s == 0 ? nil : gates[w])
+                stage.metrics.withLock { $0.append(metrics) }
+                try spawn(name: "\(stage.plan.id)-\(w)") { [self] task throws(StreamError) in
+                    try runWorker(stage: s, worker: w, task: task, metrics: metrics)
                 }
-                do {
-                    try t.start()
-                } catch {
-                    fail(error)
-                    threads.withLock { $0 = started }
-                    throw error
-                }
-                started.append(t)
             }
         }
-        threads.withLock { $0 = started }
+    }
+
+    /// Starts one worker thread; `body` gets the task's id for barrier acknowledgements.
+    func spawn(name: String, _ body: @escaping @Sendable (Int) throws(StreamError) -> Void) throws(StreamError) {
+        let index = startedWorkers.add(1, ordering: .relaxed).newValue - 1
+        barriers.taskStarted(index)
+        let t = WorkerThread(name: name) { [self] in
+            onWorkerStart?(index)
+            do throws(StreamError) {
+                try body(index)
+            } catch {
+                fail(error)
+            }
+            barriers.taskExited(index)
+            exitedWorkers.add(1, ordering: .releasing)
+        }
+        threads.withLock { $0.append(t) }
+        do {
+            try t.start()
+        } catch {
+            threads.withLock { $0.removeLast() }
+            barriers.taskExited(index)
+            exitedWorkers.add(1, ordering: .releasing)
+            fail(error)
+            throw error
+        }
     }
 
     /// Waits for every worker; throws the first failure.
     public func wait() throws(StreamError) {
-        let all = threads.withLock { $0 }
-        for t in all { t.join() }
+        var joined = 0
+        while true {
+            let all = threads.withLock { $0 }
+            guard joined < all.count else { break }
+            for t in all[joined...] { t.join() }
+            joined = all.count
+        }
         if let e = firstError.withLock({ $0 }) { throw e }
     }
 
     /// Every worker has exited (the job ended or failed); `wait()` returns at once.
     public var isFinished: Bool {
-        exitedWorkers.load(ordering: .acquiring) == plan.stages.reduce(0) { $0 + $1.parallelism }
+        exitedWorkers.load(ordering: .acquiring) == startedWorkers.load(ordering: .acquiring)
+            && startedWorkers.load(ordering: .relaxed) > 0
     }
 
     /// Asks the sources to stop reading; everything read so far is processed and flushed.
     public func requestStop() { stopRequested.store(true, ordering: .relaxed) }
 
-    /// Injects checkpoint barrier `id` at every source worker.
-    public func injectBarrier(_ id: Int64) { pendingBarrier.store(id, ordering: .relaxed) }
+    /// Queues barrier `barrier` at every source worker. Ids must grow; an id not above the last is ignored.
+    public func injectBarrier(_ barrier: Barrier) {
+        let fresh = lastBarrier.withLock { last -> Bool in
+            guard barrier.id > last else { return false }
+            last = barrier.id
+            // Registered while holding the id lock so acknowledgements find it, whatever the threads do.
+            barriers.injected(barrier.id)
+            return true
+        }
+        guard fresh else { return }
+        for q in sourceQueues { q.push(.barrier(barrier)) }
+    }
 
-    /// Fails the job: the first error wins; every channel closes so every thread exits.
+    /// Queues barrier `id` at every source worker.
+    public func injectBarrier(_ id: Int64) { injectBarrier(Barrier(id: id)) }
+
+    /// Queues the next barrier at every source worker and returns its id.
+    @discardableResult
+    public func triggerBarrier(profile: String? = nil) -> Int64 {
+        let id = reserveBarrierId()
+        injectBarrier(Barrier(id: id, profile: profile))
+        return id
+    }
+
+    /// An id above every barrier requested so far, not yet injected.
+    func reserveBarrierId() -> Int64 {
+        nextBarrierId.withLock { next in
+            let last = lastBarrier.withLock { $0 }
+            next = max(next, last) + 1
+            return next
+        }
+    }
+
+    func registerRescale(_ change: Rescale) { rescales.withLock { $0[change.barrier] = change } }
+
+    /// Every source worker has sent barrier `id` (or ended): rows read from now on come after it.
+    public func sourcesPassed(barrier id: Int64) -> Bool {
+        sourceQueues.allSatisfy { $0.lastSent >= id || $0.ended }
+    }
+
+    /// Cancels barrier `id`: workers aligning it stop, forward the cancel marker and decline it.
+    public func cancelBarrier(_ id: Int64) {
+        barriers.decline(id)
+        for q in sourceQueues { q.push(.cancel(id)) }
+    }
+
+    /// Swaps the live profile: batch size, flush latency, channel bound and sink throttle apply at once.
+    /// Parallelism is changed with `rescale(stage:to:)`.
+    public func updateProfile(_ profile: Profile) {
+        live.swap(profile)
+        let capacity = max(1, profile.channelCapacity)
+        for stage in stages { for g in stage.layout.withLock({ $0.gates }) { g.setCapacity(capacity) } }
+    }
+
+    /// Fails the job: the first error wins; every gate closes so every thread exits.
     public func fail(_ error: StreamError) {
         let first = firstError.withLock { e -> Bool in
             if e == nil {
@@ -110,7 +193,11 @@ public final class Job: Sendable {
         }
         guard first else { return }
         stopRequested.store(true, ordering: .relaxed)
-        for stage in inboxes { for c in stage { c.close() } }
+        closeAllGates()
+    }
+
+    func closeAllGates() {
+        for stage in stages { for g in stage.layout.withLock({ $0.gates + $0.retiredGates }) { g.close() } }
     }
 
     public var isStopRequested: Bool { stopRequested.load(ordering: .relaxed) }
@@ -120,9 +207,13 @@ public final class Job: Sendable {
     /// Every worker's cumulative figures, plus the state backend's native ones.
     public func snapshot() -> JobSnapshot {
         JobSnapshot(
-            takenAtNs: clock.monotonicNs(), workers: workerMetrics.flatMap { $0.map { $0.snapshot() } },
+            takenAtNs: clock.monotonicNs(),
+            workers: stages.flatMap { stage in stage.metrics.withLock { $0 }.map { $0.snapshot() } },
             state: state?.metrics() ?? [:])
     }
+
+    /// Current parallelism of stage `id`.
+    public func parallelism(of id: String) -> Int? { stages.first { $0.plan.id == id }?.parallelism }
 
     /// Total rows the sources have read.
     public var rowsReadTotal: Int { rowsRead.load(ordering: .relaxed) }
@@ -130,35 +221,56 @@ public final class Job: Sendable {
     /// Bad records skipped or dead-lettered.
     public var badRecordCount: Int { badRecords.count }
 
-    func runWorker(stage s: Int, worker w: Int) throws(StreamError) {
-        let stage = plan.stages[s]
-        let metrics = workerMetrics[s][w]
-        let emitter: Emitter? =
-            s + 1 < plan.stages.count
-            ? Emitter(
-                from: w, targets: inboxes[s + 1], partitioning: plan.stages[s + 1].input,
-                keyGroups: plan.keyGroups, metrics: metrics, clock: clock) : nil
-        switch stage.kind {
-        case .source(let connector):
-            try SourceWorker(
-                job: self, stage: stage, worker: w, connector: connector, emitter: emitter!, metrics: metrics
-            )
-            .run()
-        case .transform(let make):
-            let op = try make(w, stage.parallelism)
-            try OperatorWorker(
-                job: self, inbox: inboxes[s][w], inputs: plan.stages[s - 1].parallelism, op: op, emitter: emitter!,
-                metrics: metrics
-            ).run()
-        case .sink(let connector):
-            let writer = try connector.openWriter(
-                SinkContext(
-                    worker: w, workers: stage.parallelism, schema: stage.outputSchema, profile: plan.profile,
-                    clock: clock))
-            try SinkWorker(
-                job: self, inbox: inboxes[s][w], inputs: plan.stages[s - 1].parallelism, writer: writer,
-                metrics: metrics
-            ).run()
+    func rescale(at barrier: Int64, stage: Int) -> Rescale? {
+        rescales.withLock { r in r[barrier].flatMap { $0.stage == stage ? $0 : nil } }
+    }
+
+    /// Stop-the-world nanoseconds of the parallelism change at `barrier`, once its workers met.
+    public func rescalePauseNs(barrier: Int64) -> UInt64? { rescales.withLock { $0[barrier] }?.pauseNs }
+
+    func gateJoins(_ gate: InputGate) -> GateJoins {
+        joins.withLock { j in
+            if let g = j[ObjectIdentifier(gate)] { return g }
+            let g = GateJoins()
+            j[ObjectIdentifier(gate)] = g
+            return g
         }
+    }
+}
+
+/// Barriers and cancel markers waiting at one source worker, in the order requested.
+final class SourceBarrierQueue: Sendable {
+    enum Item: Sendable {
+        case barrier(Barrier)
+        case cancel(Int64)
+    }
+    private let items = Mutex<[Item]>([])
+    private let waiting = Atomic<Int>(0)
+    private let sent = Atomic<Int64>(0)
+    private let done = Atomic<Bool>(false)
+
+    /// The newest barrier the source worker has sent downstream.
+    var lastSent: Int64 { sent.load(ordering: .acquiring) }
+    func markSent(_ id: Int64) { sent.store(id, ordering: .releasing) }
+    /// The source worker ended: it sends nothing more.
+    var ended: Bool { done.load(ordering: .acquiring) }
+    func markEnded() { done.store(true, ordering: .releasing) }
+
+    func push(_ item: Item) {
+        items.withLock { $0.append(item) }
+        waiting.add(1, ordering: .releasing)
+    }
+
+    /// Cheap check from the source's hot loop.
+    var hasPending: Bool { waiting.load(ordering: .acquiring) > 0 }
+
+    func take() -> [Item] {
+        guard hasPending else { return [] }
+        let taken = items.withLock { list -> [Item] in
+            defer { list.removeAll() }
+            return list
+        }
+        waiting.subtract(taken.count, ordering: .releasing)
+        return taken
     }
 }

@@ -15,6 +15,8 @@ public enum StreamMessage: Sendable {
     /// Event time up to which every earlier row has arrived (per the sender).
     case watermark(Int64)
     case barrier(Barrier)
+    /// Checkpoint `id` was cancelled (timed out or declined): a worker aligning it stops and forwards this.
+    case cancel(Int64)
     /// The sender has nothing more.
     case end
 }

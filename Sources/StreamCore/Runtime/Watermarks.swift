@@ -23,6 +23,19 @@ public struct InputWatermarks: Sendable {
 
     public var allEnded: Bool { ended.allSatisfy { $0 } }
 
+    /// Adds an input (a sender started at a rescale) that holds the watermark until it sends one.
+    public mutating func addInput() -> Int {
+        perInput.append(.min)
+        ended.append(false)
+        return perInput.count - 1
+    }
+
+    /// Inputs known.
+    public var count: Int { perInput.count }
+
+    /// Inputs that ended.
+    public var endedInputs: Set<Int> { Set(ended.indices.filter { ended[$0] }) }
+
     private mutating func recompute() -> Int64? {
         var m = Int64.max
         var any = false
@@ -90,5 +103,34 @@ public struct SplitWatermarks: Sendable {
         guard wm > current else { return nil }
         current = wm
         return wm
+    }
+}
+
+/// Keeps stray event times from moving a split's watermark. A row more than `maxAheadMs` ahead of the
+/// split's watermark (the newest admitted event time minus `maxDisorderMs`) — in a live run, of the later
+/// of that watermark and the wall clock — is refused and does not count as the newest. The first row of a
+/// split is checked against the wall clock only (live) or not at all (a backfill has no reference yet).
+public struct EventTimeGuard: Sendable {
+    public let maxAheadMs: Int64
+    public let maxDisorderMs: Int64
+    public private(set) var newest: Int64 = .min
+
+    public init(maxAheadMs: Int64, maxDisorderMs: Int64) {
+        self.maxAheadMs = maxAheadMs
+        self.maxDisorderMs = maxDisorderMs
+    }
+
+    /// The event time beyond which a row is refused, or nil when there is no reference yet.
+    public func limit(wallClockMs: Int64?) -> Int64? {
+        var reference: Int64? = newest == .min ? nil : newest &- maxDisorderMs
+        if let wall = wallClockMs { reference = max(reference ?? wall, wall) }
+        return reference.map { $0.addingReportingOverflow(maxAheadMs).overflow ? .max : $0 &+ maxAheadMs }
+    }
+
+    /// Whether a row with event time `t` is plausible; an admitted row may become the newest.
+    public mutating func admit(_ t: Int64, wallClockMs: Int64?) -> Bool {
+        if let limit = limit(wallClockMs: wallClockMs), t > limit { return false }
+        newest = max(newest, t)
+        return true
     }
 }

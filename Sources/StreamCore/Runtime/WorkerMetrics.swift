@@ -11,17 +11,15 @@ public final class WorkerMetrics: Sendable {
     let backPressuredNs = Atomic<Int64>(0)
     let lateRows = Atomic<Int64>(0)
     let watermark = Atomic<Int64>(.min)
-    /// Fill of this worker's input channel, read at snapshot time.
-    let inputFill: @Sendable () -> Int
-    let inputCapacity: Int
+    /// This worker's inputs, for their fill at snapshot time; nil for a source.
+    let gate: InputGate?
     /// Extra figures the operator or connector reports (`lag`, `open_buckets`, …).
     let extra = Mutex<[String: Int64]>([:])
 
-    init(stage: String, worker: Int, inputFill: @escaping @Sendable () -> Int, inputCapacity: Int) {
+    init(stage: String, worker: Int, gate: InputGate?) {
         self.stage = stage
         self.worker = worker
-        self.inputFill = inputFill
-        self.inputCapacity = inputCapacity
+        self.gate = gate
     }
 
     func add(_ counter: borrowing Atomic<Int64>, _ value: Int64) { counter.add(value, ordering: .relaxed) }
@@ -37,7 +35,7 @@ public final class WorkerMetrics: Sendable {
             rowsOut: rowsOut.load(ordering: .relaxed), busyNs: busyNs.load(ordering: .relaxed),
             idleNs: idleNs.load(ordering: .relaxed), backPressuredNs: backPressuredNs.load(ordering: .relaxed),
             lateRows: lateRows.load(ordering: .relaxed), watermark: watermark.load(ordering: .relaxed),
-            inputFill: inputFill(), inputCapacity: inputCapacity, extra: extra.withLock { $0 })
+            inputFill: gate?.fill ?? 0, inputCapacity: gate.map { $0.capacity * $0.inputs } ?? 0, extra: extra.withLock { $0 })
     }
 }
 
@@ -52,6 +50,7 @@ public struct WorkerSnapshot: Sendable, Hashable {
     public var backPressuredNs: Int64
     public var lateRows: Int64
     public var watermark: Int64
+    /// Messages waiting in the worker's input queues, and what they may hold (capacity × inputs).
     public var inputFill: Int
     public var inputCapacity: Int
     public var extra: [String: Int64]

@@ -1,34 +1,74 @@
-/// The loop of one source worker: poll the reader into a batch, track per-split watermarks, send batches
-/// and watermarks downstream, stop on finish, on request or at the row limit.
+extension Job {
+    func runWorker(stage s: Int, worker w: Int, task: Int, metrics: WorkerMetrics) throws(StreamError) {
+        let stage = stages[s]
+        let emitter: Emitter? =
+            s + 1 < stages.count
+            ? Emitter(
+                slot: w, table: stages[s + 1].targets, after: .min, partitioning: plan.stages[s + 1].input,
+                keyGroups: plan.keyGroups, metrics: metrics, clock: clock) : nil
+        switch stage.plan.kind {
+        case .source(let connector):
+            try SourceWorker(
+                job: self, stage: stage.plan, worker: w, task: task, connector: connector, emitter: emitter!,
+                metrics: metrics, barrierQueue: sourceQueues[w]
+            ).run()
+        case .transform(let make):
+            let op = try make(w, stage.plan.parallelism)
+            let gate = stage.layout.withLock { $0.gates[w] }
+            let input = AlignedInput(
+                gate: gate, joins: gateJoins(gate), alignment: BarrierAlignment(inputs: gate.inputs),
+                watermarks: InputWatermarks(inputs: gate.inputs), ended: [])
+            var worker = OperatorWorker(
+                job: self, stage: s, worker: w, task: task, op: op, input: input, emitter: emitter!, metrics: metrics)
+            try worker.run()
+        case .sink(let connector):
+            let writer = try connector.openWriter(
+                SinkContext(
+                    worker: w, workers: stage.plan.parallelism, schema: stage.plan.outputSchema, profile: plan.profile,
+                    clock: clock))
+            let gate = stage.layout.withLock { $0.gates[w] }
+            let input = AlignedInput(
+                gate: gate, joins: gateJoins(gate), alignment: BarrierAlignment(inputs: gate.inputs),
+                watermarks: InputWatermarks(inputs: gate.inputs), ended: [])
+            var worker = SinkWorker(job: self, task: task, writer: writer, input: input, metrics: metrics)
+            try worker.run()
+        }
+    }
+}
+
+/// The loop of one source worker: send waiting barriers, poll the reader into a batch, track per-split
+/// watermarks, send batches and watermarks downstream, stop on finish, on request or at the row limit.
 struct SourceWorker {
     let job: Job
     let stage: StagePlan
     let worker: Int
+    let task: Int
     let connector: any SourceConnector
     let emitter: Emitter
     let metrics: WorkerMetrics
+    let barrierQueue: SourceBarrierQueue
 
     func run() throws(StreamError) {
-        let profile = job.plan.profile
+        var view = ProfileView(job.live)
         let context = SourceContext(
             worker: worker, workers: stage.parallelism, schema: stage.outputSchema, spec: job.plan.source,
-            profile: profile, clock: job.clock, badRecords: job.badRecords, bounded: job.limits.bound)
+            profile: view.profile, clock: job.clock, badRecords: job.badRecords, bounded: job.limits.bound)
         let reader = try connector.openReader(context)
-        defer { reader.close() }
+        defer {
+            reader.close()
+            barrierQueue.markEnded()
+        }
         emitter.onBackPressure = { reader.setPaused($0) }
+        let queue = barrierQueue
+        emitter.barrierWaiting = { queue.hasPending }
         let eventTime = job.plan.source.eventTime
         var watermarks = SplitWatermarks(
             maxDisorderMs: eventTime?.maxDisorderMs ?? 0, idleTimeoutMs: eventTime?.idleTimeoutMs ?? 10_000)
-        var lastBarrier: Int64 = 0
-        let batchSize = max(1, profile.batchSize)
 
         while !job.stopRequested.load(ordering: .relaxed) {
-            let barrier = job.pendingBarrier.load(ordering: .relaxed)
-            if barrier > lastBarrier {
-                lastBarrier = barrier
-                guard emitter.broadcast(.barrier(Barrier(id: barrier))) else { return }
-            }
-            var maxRows = batchSize
+            _ = view.refresh()
+            guard sendWaitingBarriers() else { return }
+            var maxRows = max(1, view.profile.batchSize)
             if let limit = job.limits.maxRecords {
                 let left = limit - job.rowsRead.load(ordering: .relaxed)
                 if left <= 0 { break }
@@ -36,7 +76,9 @@ struct SourceWorker {
             }
             var batch = Batch(schema: stage.outputSchema, capacity: maxRows)
             let start = job.clock.monotonicNs()
-            let poll = try reader.poll(into: &batch, maxRows: maxRows, timeoutMs: 100)
+            // The flush latency bounds how long a partly filled batch waits, and how long a barrier waits.
+            let timeoutMs = Int(max(1, min(100, view.profile.flushLatencyMs)))
+            let poll = try reader.poll(into: &batch, maxRows: maxRows, timeoutMs: timeoutMs)
             let now = job.clock.monotonicNs()
             if batch.isEmpty {
                 metrics.add(metrics.idleNs, Int64(now &- start))
@@ -61,140 +103,144 @@ struct SourceWorker {
         }
         emitter.broadcast(.end)
     }
+
+    /// Sends every requested barrier and cancel marker, in order; false when the job is shutting down.
+    private func sendWaitingBarriers() -> Bool {
+        for item in barrierQueue.take() {
+            switch item {
+            case .barrier(let b):
+                guard emitter.broadcast(.barrier(b)) else { return false }
+                job.barriers.acknowledge(b.id, task: task)
+                barrierQueue.markSent(b.id)
+                emitter.barrierPassed(b.id)
+            case .cancel(let id):
+                guard emitter.broadcast(.cancel(id)) else { return false }
+            }
+        }
+        return true
+    }
 }
 
-/// The loop of one operator worker: receive from the inbox, keep per-input watermarks and barrier
-/// alignment, call the operator, send what it emits.
+/// The loop of one operator worker: read the inputs through alignment, call the operator, send what it
+/// emits; at a barrier snapshot, forward and acknowledge it, and take part in a rescale at that barrier.
 struct OperatorWorker {
     let job: Job
-    let inbox: BoundedChannel<Envelope>
-    let inputs: Int
+    let stage: Int
+    let worker: Int
+    let task: Int
     let op: any StreamOperator
+    var input: AlignedInput
     let emitter: Emitter
     let metrics: WorkerMetrics
 
-    func run() throws(StreamError) {
-        var watermarks = InputWatermarks(inputs: inputs)
-        var alignment = BarrierAlignment(inputs: inputs)
-        var held: [Envelope] = []
+    mutating func run() throws(StreamError) {
         var out = Output()
-        var ended = 0
-
         func flush(_ out: inout Output) -> Bool {
             for b in out.take() where !emitter.send(b) { return false }
             return true
         }
-
-        // Returns false when the worker must stop (job failing or every input ended).
-        func handle(_ envelope: Envelope) throws(StreamError) -> Bool {
-            switch envelope.message {
+        while true {
+            let waitStart = job.clock.monotonicNs()
+            guard let event = input.next() else { return }  // closed: the job is failing
+            let start = job.clock.monotonicNs()
+            metrics.add(metrics.idleNs, Int64(start &- waitStart))
+            var goOn = true
+            switch event {
             case .batch(let batch):
-                if alignment.onMessage(input: envelope.input) == .buffer {
-                    held.append(envelope)
-                    return true
-                }
                 metrics.add(metrics.rowsIn, Int64(batch.count))
                 try op.process(batch, into: &out)
                 let late = op.takeLateRows()
                 if late > 0 { metrics.add(metrics.lateRows, late) }
-                return flush(&out)
+                goOn = flush(&out)
             case .watermark(let wm):
-                if alignment.onMessage(input: envelope.input) == .buffer {
-                    held.append(envelope)
-                    return true
+                try op.onWatermark(wm, into: &out)
+                metrics.watermark.store(wm, ordering: .relaxed)
+                goOn = flush(&out) && emitter.broadcast(.watermark(wm))
+            case .snapshot(let barrier):
+                try op.onBarrier(barrier, into: &out)
+                goOn = flush(&out) && emitter.broadcast(.barrier(barrier))
+                guard goOn else { return }
+                job.barriers.acknowledge(barrier.id, task: task)
+                emitter.barrierPassed(barrier.id)
+                if let change = job.rescale(at: barrier.id, stage: stage) {
+                    guard try takePart(in: change, barrier: barrier, out: &out) else { return }
                 }
-                if let advanced = watermarks.update(input: envelope.input, watermark: wm) {
-                    try op.onWatermark(advanced, into: &out)
-                    metrics.watermark.store(advanced, ordering: .relaxed)
-                    guard flush(&out) else { return false }
-                    return emitter.broadcast(.watermark(advanced))
-                }
-                return true
-            case .barrier(let barrier):
-                if case .snapshot(let id) = alignment.onBarrier(barrier.id, input: envelope.input) {
-                    return try snapshot(Barrier(id: id, profile: barrier.profile))
-                }
-                return true
-            case .end:
-                ended += 1
-                let action = alignment.onEnd(input: envelope.input)
-                if let advanced = watermarks.end(input: envelope.input), ended < inputs {
-                    try op.onWatermark(advanced, into: &out)
-                    guard flush(&out) else { return false }
-                    guard emitter.broadcast(.watermark(advanced)) else { return false }
-                }
-                if case .snapshot(let id) = action { guard try snapshot(Barrier(id: id)) else { return false } }
-                if ended == inputs {
-                    try op.finish(into: &out)
-                    guard flush(&out) else { return false }
-                    emitter.broadcast(.end)
-                    return false
-                }
-                return true
+            case .abort(let id):
+                job.barriers.decline(id)
+                goOn = emitter.broadcast(.cancel(id))
+            case .ended:
+                try op.finish(into: &out)
+                if flush(&out) { emitter.broadcast(.end) }
+                return
             }
-        }
-
-        func snapshot(_ barrier: Barrier) throws(StreamError) -> Bool {
-            try op.onBarrier(barrier, into: &out)
-            guard flush(&out), emitter.broadcast(.barrier(barrier)) else { return false }
-            let replay = held
-            held.removeAll()
-            for e in replay { guard try handle(e) else { return false } }
-            return true
-        }
-
-        while true {
-            let waitStart = job.clock.monotonicNs()
-            guard let envelope = inbox.receive() else { return }  // closed: the job is failing
-            let start = job.clock.monotonicNs()
-            metrics.add(metrics.idleNs, Int64(start &- waitStart))
-            let goOn = try handle(envelope)
             let blocked = emitter.takeBlockedNs()
-            metrics.add(
-                metrics.busyNs,
-                Int64((job.clock.monotonicNs() &- start) &- min(blocked, job.clock.monotonicNs() &- start)))
+            let elapsed = job.clock.monotonicNs() &- start
+            metrics.add(metrics.busyNs, Int64(elapsed &- min(blocked, elapsed)))
             metrics.setExtra(op.metrics())
             if !goOn { return }
         }
     }
+
+    /// An old worker at its rescale barrier: re-fire late updates so nothing operator-local is left, meet
+    /// the stage's other workers, then take the new key-group range — or retire. False: stop this thread.
+    private func takePart(in change: Rescale, barrier: Barrier, out: inout Output) throws(StreamError) -> Bool {
+        let wm = input.watermarks.current
+        if wm > .min {
+            try op.onWatermark(wm, into: &out)
+            for b in out.take() where !emitter.send(b) { return false }
+        }
+        // Whatever that firing buffered goes to state before another worker may read it.
+        try op.onBarrier(barrier, into: &out)
+        for b in out.take() where !emitter.send(b) { return false }
+        let job = self.job
+        guard change.arrive(watermarks: input.watermarks, nowNs: { job.clock.monotonicNs() }, failed: { job.failed })
+        else { return false }
+        guard worker < change.newParallelism else {
+            emitter.broadcast(.end)
+            return false
+        }
+        try op.reassign(
+            keyGroups: job.plan.keyGroups.range(worker: worker, parallelism: change.newParallelism), watermark: wm)
+        return true
+    }
 }
 
-/// The loop of one sink worker: write batches, close the writer when every input ended.
+/// The loop of one sink worker: write batches, flush at aligned barriers and acknowledge them, close the
+/// writer when every input ended.
 struct SinkWorker {
     let job: Job
-    let inbox: BoundedChannel<Envelope>
-    let inputs: Int
+    let task: Int
     let writer: any SinkWriter
+    var input: AlignedInput
     let metrics: WorkerMetrics
 
-    func run() throws(StreamError) {
-        var ended = 0
-        var alignment = BarrierAlignment(inputs: inputs)
+    mutating func run() throws(StreamError) {
+        var view = ProfileView(job.live)
         while true {
             let waitStart = job.clock.monotonicNs()
-            guard let envelope = inbox.receive() else { return }
+            guard let event = input.next() else { return }
             let start = job.clock.monotonicNs()
             metrics.add(metrics.idleNs, Int64(start &- waitStart))
-            switch envelope.message {
+            if view.refresh() { writer.apply(view.profile) }
+            switch event {
             case .batch(let batch):
                 metrics.add(metrics.rowsIn, Int64(batch.count))
                 try writer.write(batch)
                 metrics.add(metrics.rowsOut, Int64(batch.count))
             case .watermark(let wm):
                 metrics.watermark.store(wm, ordering: .relaxed)
-            case .barrier(let b):
-                if case .snapshot = alignment.onBarrier(b.id, input: envelope.input) { try writer.flush() }
-            case .end:
-                ended += 1
-                _ = alignment.onEnd(input: envelope.input)
-            }
-            metrics.add(metrics.busyNs, Int64(job.clock.monotonicNs() &- start))
-            metrics.setExtra(writer.metrics())
-            if ended == inputs {
+            case .snapshot(let barrier):
+                try writer.flush()
+                job.barriers.acknowledge(barrier.id, task: task)
+            case .abort(let id):
+                job.barriers.decline(id)
+            case .ended:
                 try writer.close()
                 metrics.setExtra(writer.metrics())
                 return
             }
+            metrics.add(metrics.busyNs, Int64(job.clock.monotonicNs() &- start))
+            metrics.setExtra(writer.metrics())
         }
     }
 }

@@ -23,42 +23,76 @@ public final class MemoryStateBackend: KeyedStateBackend {
     }
 }
 
-/// One table of `MemoryStateBackend`: a dictionary per key group, each behind its own lock
-/// (uncontended: a key group has one owner at a time).
+/// One table of `MemoryStateBackend`: per key group a dictionary of namespaces, each a dictionary of
+/// entries, behind the key group's lock (uncontended: a key group has one owner at a time). A firing
+/// reads its namespace's dictionary and a removal drops it whole, as RocksDB does with a key range.
 final class MemoryStateTable: KeyedStateTable {
     private let shards: [Shard]
 
     init(shards: Int) { self.shards = (0..<shards).map { _ in Shard() } }
 
+    typealias Namespaces = [Int64: [[UInt8]: [UInt8]]]
+
     final class Shard: Sendable {
-        let map = Mutex<[[UInt8]: [UInt8]]>([:])
-        func withLock<R>(_ body: (inout [[UInt8]: [UInt8]]) -> R) -> R { map.withLock { body(&$0) } }
+        let map = Mutex<Namespaces>([:])
+        func withLock<R>(_ body: (inout Namespaces) -> R) -> R { map.withLock { body(&$0) } }
     }
 
-    var count: Int { shards.reduce(0) { acc, s in acc + s.withLock { $0.count } } }
+    var count: Int { shards.reduce(0) { acc, s in acc + s.withLock { $0.values.reduce(0) { $0 + $1.count } } } }
+
+    private func shard(_ key: [UInt8]) -> Shard { shards[StateKey.keyGroup(of: key) % shards.count] }
 
     func multiGet(_ keys: [[UInt8]]) throws(StreamError) -> [[UInt8]?] {
-        keys.map { key in shards[StateKey.keyGroup(of: key) % shards.count].withLock { $0[key] } }
+        keys.map { key in shard(key).withLock { $0[StateKey.namespace(of: key)]?[key] } }
     }
 
     func write(_ batch: StateWriteBatch) throws(StreamError) {
         for op in batch.operations {
             switch op {
             case .put(let key, let value):
-                shards[StateKey.keyGroup(of: key) % shards.count].withLock { $0[key] = value }
+                shard(key).withLock { $0[StateKey.namespace(of: key), default: [:]][key] = value }
             case .delete(let key):
-                _ = shards[StateKey.keyGroup(of: key) % shards.count].withLock { $0.removeValue(forKey: key) }
+                shard(key).withLock { map in
+                    let ns = StateKey.namespace(of: key)
+                    map[ns]?.removeValue(forKey: key)
+                    if map[ns]?.isEmpty == true { map.removeValue(forKey: ns) }
+                }
+            case .deleteNamespace(let keyGroup, let namespace):
+                _ = shards[keyGroup % shards.count].withLock { $0.removeValue(forKey: namespace) }
             }
         }
     }
 
     func scan(keyGroups: Range<Int>, _ body: ([UInt8], [UInt8]) throws(StreamError) -> Bool) throws(StreamError) {
         for g in keyGroups where g < shards.count {
-            let entries = shards[g].withLock { Array($0) }
+            let entries = shards[g].withLock { $0.values.flatMap { $0 } }
             for (k, v) in entries {
                 if try !body(k, v) { return }
             }
         }
+    }
+
+    func scan(
+        keyGroup: Int, namespaces: ClosedRange<Int64>, _ body: ([UInt8], [UInt8]) throws(StreamError) -> Bool
+    ) throws(StreamError) -> Int {
+        guard keyGroup < shards.count else { return 0 }
+        let entries = shards[keyGroup].withLock { map -> [(key: [UInt8], value: [UInt8])] in
+            // A single namespace (a window end) is one lookup; a range looks only at namespaces held.
+            if namespaces.lowerBound == namespaces.upperBound {
+                return map[namespaces.lowerBound].map { Array($0) } ?? []
+            }
+            return map.keys.filter { namespaces.contains($0) }.sorted().flatMap { Array(map[$0]!) }
+        }
+        for (k, v) in entries {
+            if try !body(k, v) { break }
+        }
+        return entries.count
+    }
+
+    func namespaces(keyGroups: Range<Int>) throws(StreamError) -> [Int64] {
+        var all = Set<Int64>()
+        for g in keyGroups where g < shards.count { shards[g].withLock { all.formUnion($0.keys) } }
+        return all.sorted()
     }
 
     func approximateCount() throws(StreamError) -> Int { count }

@@ -39,6 +39,20 @@ struct RocksIterator: ~Copyable {
 
     func next() { rocksdb_iter_next(raw) }
 
+    /// Moves to the first key at or after `target` (within the bounds).
+    func seek(_ target: [UInt8]) {
+        target.withUnsafeBufferPointer { t in
+            rocksdb_iter_seek(raw, UnsafeRawPointer(t.baseAddress!).assumingMemoryBound(to: CChar.self), t.count)
+        }
+    }
+
+    /// Calls `body` with the current key's bytes, without copying them.
+    func withKey<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        var length = 0
+        let pointer = rocksdb_iter_key(raw, &length)!
+        return body(UnsafeRawBufferPointer(start: pointer, count: length))
+    }
+
     /// Throws the error that ended the iteration early, if any.
     func checkError(_ what: @autoclosure () -> String) throws(StreamError) {
         var err: UnsafeMutablePointer<CChar>?

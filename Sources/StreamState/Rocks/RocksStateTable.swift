@@ -61,6 +61,9 @@ final class RocksStateTable: KeyedStateTable, @unchecked Sendable {
             switch operation {
             case .put(let key, let value): rocksBatch.put(key, value, in: family)
             case .delete(let key): rocksBatch.delete(key, in: family)
+            case .deleteNamespace(let keyGroup, let namespace):
+                let (lower, upper) = Self.bounds(keyGroup: keyGroup, namespaces: namespace...namespace)
+                rocksBatch.deleteRange(from: lower, to: upper, in: family)
             }
         }
         try database.write(rocksBatch)
@@ -79,6 +82,56 @@ final class RocksStateTable: KeyedStateTable, @unchecked Sendable {
             iterator.next()
         }
         try iterator.checkError("cannot scan state of \(family.name) in \(database.path)")
+    }
+
+    /// One seek to `keyGroup | namespaces.lowerBound`, then in key order to the end of the range. The cost
+    /// is what RocksDB's perf context counts as stepped over: entries returned, tombstones and overwritten
+    /// versions.
+    func scan(
+        keyGroup: Int, namespaces: ClosedRange<Int64>, _ body: ([UInt8], [UInt8]) throws(StreamError) -> Bool
+    ) throws(StreamError) -> Int {
+        let db = try database.handle()
+        let (lower, upper) = Self.bounds(keyGroup: keyGroup, namespaces: namespaces)
+        let counter = RocksPerfCounter()
+        var returned = 0
+        do {
+            let iterator = RocksIterator(database: db, family: family, lower: lower, upper: upper)
+            while iterator.isValid {
+                returned += 1
+                if try !body(iterator.key, iterator.value) { break }
+                iterator.next()
+            }
+            try iterator.checkError("cannot scan state of \(family.name) in \(database.path)")
+        }
+        // RocksDB counts the entries it returns among those it skipped past.
+        return max(returned, counter.skipped())
+    }
+
+    /// A skip scan: from each namespace found, one seek to the next, so the cost is the number of
+    /// namespaces (window ends), not of entries.
+    func namespaces(keyGroups: Range<Int>) throws(StreamError) -> [Int64] {
+        let db = try database.handle()
+        var found = Set<Int64>()
+        for g in keyGroups {
+            let iterator = RocksIterator(database: db, family: family, lower: Self.prefix(g), upper: Self.prefix(g + 1))
+            while iterator.isValid {
+                let ns = iterator.withKey { StateKey.namespace(of: $0) }
+                found.insert(ns)
+                if ns == .max { break }
+                iterator.seek(StateKey.prefix(keyGroup: g, namespace: ns + 1))
+            }
+            try iterator.checkError("cannot list windows of \(family.name) in \(database.path)")
+        }
+        return found.sorted()
+    }
+
+    /// `[keyGroup | lower namespace, just past keyGroup | upper namespace)`.
+    static func bounds(keyGroup: Int, namespaces: ClosedRange<Int64>) -> (lower: [UInt8], upper: [UInt8]) {
+        let lower = StateKey.prefix(keyGroup: keyGroup, namespace: namespaces.lowerBound)
+        let upper =
+            namespaces.upperBound == .max
+            ? prefix(keyGroup + 1) : StateKey.prefix(keyGroup: keyGroup, namespace: namespaces.upperBound + 1)
+        return (lower, upper)
     }
 
     /// The 2-byte big-endian key-group prefix (key groups stay below 32 768, see `KeyGroups`).

@@ -1,0 +1,173 @@
+import StreamCore
+import StreamPipeline
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What `streamctl run` was asked, as parsed values: the command line fills it, `RunSession` checks it.
+public struct RunRequest: Sendable {
+    public var file: String
+    public var profile: String?
+    public var until: String?
+    public var maxRecords: Int?
+    public var maxDuration: String?
+    public var parallelism: Int?
+    public var generate: Int?
+    public var load: String?
+    public var loadKey: String?
+    /// nil when `--partitions` was not given.
+    public var partitions: Int?
+    public var progress: Bool
+    public var summaryFile: String?
+    public var leftovers: LeftoverPolicy
+    /// `--instance I/N`: this process's share of a Kafka topic's partitions.
+    public var instance: String?
+
+    public init(file: String) {
+        self.file = file
+        progress = false
+        leftovers = .refuse
+    }
+}
+
+/// How a run ended, one case per exit code of docs/operations.md.
+public enum RunResult: Sendable, Hashable {
+    case ok
+    /// The pipeline, a profile or a flag is invalid.
+    case config
+    /// `--max-duration` ran out while behind a caught-up target.
+    case behind
+    /// Late rows exceeded `event_time.max_late_share`.
+    case late
+    case leftoverState
+    case leftoverOutput
+    case locked
+    /// A second signal while draining.
+    case interrupted
+    /// The job failed; the kind picks the code.
+    case failed(StreamError.Kind)
+}
+
+/// One `streamctl run` from parsed flags to its result: loads the pipeline, rejects flags that would do
+/// nothing for it, runs the start-of-run checks, runs the job, and writes the summary line on every path —
+/// also when it never started — to stderr and `--summary FILE`.
+public struct RunSession {
+    public let request: RunRequest
+    /// Signals received so far (SIGINT/SIGTERM): the first drains, the second exits at once.
+    public let signals: @Sendable () -> Int
+    /// Ends the process with the code of `result` (a second signal cannot wait for the drain).
+    public let exitNow: (RunResult) -> Never
+
+    public init(request: RunRequest, signals: @escaping @Sendable () -> Int, exitNow: @escaping (RunResult) -> Never) {
+        self.request = request
+        self.signals = signals
+        self.exitNow = exitNow
+    }
+
+    public func run() -> RunResult {
+        let startedNs = SystemClock().monotonicNs()
+        var pipelineName = request.file
+        var profileName = request.profile ?? "steady"
+        var output = ""
+        func early(_ result: RunResult, _ message: String) -> RunResult {
+            RunLog.write("error: \(message)")
+            RunSummary.notStarted(
+                pipeline: pipelineName, error: message, profile: profileName, output: output, startedNs: startedNs
+            ).emit(to: request.summaryFile)
+            return result
+        }
+
+        var spec: PipelineSpec
+        var profile: Profile
+        do throws(PipelineErrors) {
+            (spec, profile) = try PipelineLoader.loadResolved(path: request.file, profile: request.profile)
+            var flag: SourceInstance?
+            if let text = request.instance {
+                guard let i = SourceInstance(text) else {
+                    throw PipelineErrors([
+                        PipelineError(
+                            file: request.file, line: 0, column: 0,
+                            message: "--instance takes I/N with 0 <= I < N (e.g. 0/3), not `\(text)`",
+                            help: "process I of N reads the partitions p with p % N == I")
+                    ])
+                }
+                flag = i
+            }
+            spec = try Instances.apply(flag, to: spec)
+            for warning in Instances.splitKeyWarnings(spec) { RunLog.write(warning) }
+        } catch {
+            RunLog.write(error.rendered)
+            let first = error.errors.first.map { "\($0.file):\($0.line):\($0.column): \($0.message)" } ?? "invalid"
+            RunSummary.notStarted(
+                pipeline: pipelineName, error: "configuration error: \(first)", profile: profileName, output: output,
+                startedNs: startedNs
+            ).emit(to: request.summaryFile)
+            return .config
+        }
+        pipelineName = spec.name
+        profileName = profile.name
+        if case .file(let f) = spec.sink.kind { output = f.path }
+
+        let options: RunOptions
+        do throws(FlagError) {
+            options = try RunFlags.check(request, spec: spec, profile: &profile)
+        } catch {
+            return early(.config, error.message)
+        }
+        profileName = profile.name
+        if spec.profiles.auto?.enabled == true {
+            RunLog.write(
+                "note: profiles.auto is set, but automatic profile switching is not built yet: "
+                    + "the job stays on \(profile.name)")
+        }
+
+        let lock: StateDirectoryLock?
+        do throws(PreflightFailure) {
+            lock = try RunPreflight(spec: spec, policy: request.leftovers).prepare()
+        } catch {
+            let result: RunResult
+            switch error.kind {
+            case .leftoverState: result = .leftoverState
+            case .leftoverOutput: result = .leftoverOutput
+            case .locked: result = .locked
+            case .io: result = .failed(.io)
+            }
+            return early(result, error.message)
+        }
+        defer { withExtendedLifetime(lock) {} }
+
+        let runner = JobRunner(spec: spec, profile: profile, options: options)
+        do throws(StreamError) { try runner.start() } catch {
+            return early(error.kind == .config ? .config : .failed(error.kind), error.message)
+        }
+        let signals = self.signals
+        let outcome = runner.wait(shouldStop: {
+            if signals() >= 2 {
+                RunLog.write(
+                    "second signal: exiting without draining; in-progress part files are left for the next run to remove"
+                )
+                runner.summaryNow(status: "interrupted", error: "interrupted by a second signal while draining")?
+                    .emit(to: request.summaryFile)
+                exitNow(.interrupted)
+            }
+            return signals() > 0
+        })
+        outcome.summary.emit(to: request.summaryFile)
+        if let failure = outcome.failure {
+            if failure.isStdoutClosed { return .ok }
+            RunLog.write("error: \(failure.message)")
+            return failure.kind == .config ? .config : .failed(failure.kind)
+        }
+        if outcome.stillBehind { return .behind }
+        if outcome.tooLate {
+            let share = LateShare(spec: spec, snapshot: runner.snapshot() ?? outcome.summary.snapshot!)
+            RunLog.write(
+                "error: \(share.lateRows) of \(share.rowsRead) rows (\(Int((share.share * 100).rounded()))%) were late, "
+                    + "more than `event_time.max_late_share` allows: the output is missing most of its input; "
+                    + "look for event times far ahead in the input, or raise `max_disorder`")
+            return .late
+        }
+        return .ok
+    }
+}
