@@ -31,7 +31,7 @@ test-flink: setup
 # orders, the orders pipeline of examples/ run to completion. Each run starts from empty output and state.
 RUN_ROWS ?= 1000000
 run: build
-	rm -rf out/orders out/orders-bad.jsonl state/orders
+	rm -rf out/orders out/orders-bad.jsonl state/orders checkpoints/orders
 	$(RELEASE) run examples/orders.yaml --generate $(RUN_ROWS) --partitions 64 --until caught-up --progress on
 	@echo "output: $$(find out/orders -name 'part-*' | wc -l) files under out/orders/, e.g.:"; \
 	  f=$$(find out/orders -name 'part-*' | sort | head -1); echo "$$f"; head -3 "$$f"

@@ -1,3 +1,4 @@
+import Foundation
 import StreamCore
 import StreamKafka
 import StreamOps
@@ -66,6 +67,7 @@ public final class JobRunner: @unchecked Sendable {
         var assembly: JobAssembly
         var job: Job
         var startedNs: UInt64
+        var coordinator: CheckpointCoordinator?
     }
     // Guards `current`; the runner is driven from one thread, but stop requests and snapshots may come
     // from others (a signal watcher, a control endpoint).
@@ -91,11 +93,35 @@ public final class JobRunner: @unchecked Sendable {
     /// The parts of the running (or last) job.
     public var assembly: JobAssembly? { lock.withLock { _ in current?.assembly } }
 
-    /// Assembles the parts and starts every worker. Logs where things are.
+    /// The checkpoints of the pipeline, when its file asks for them.
+    public var checkpointStore: CheckpointStore? {
+        spec.checkpoints.enabled ? CheckpointStore(root: spec.checkpoints.dir) : nil
+    }
+
+    /// Assembles the parts — resuming from the latest valid checkpoint when there is one — and starts
+    /// every worker. Logs where things are.
     public func start() throws(StreamError) {
         precondition(job.map(\.isFinished) ?? true, "start() while the job runs")
         stopAsked.store(false, ordering: .relaxed)
         let startedNs = clock.monotonicNs()
+        let store = checkpointStore
+        let restored = store?.latestValid()
+        if let store, restored == nil, !store.ids().isEmpty {
+            throw StreamError(
+                .checkpoint,
+                "no checkpoint in \(store.root) can be restored (see above); restore one by hand, or run with --fresh "
+                    + "to discard them and start over")
+        }
+        if let store, spec.state.backend == .rocksdb {
+            if let restored {
+                try Self.replaceState(in: spec.state.dir, with: restored, from: store)
+            } else if try Self.clearState(in: spec.state.dir) > 0 {
+                // Without a checkpoint nothing of it was committed: the input is read again from the start.
+                RunLog.write(
+                    "checkpoint: no checkpoint in \(store.root) yet: discarded the state in \(spec.state.dir) that "
+                        + "none accounts for")
+            }
+        }
         let assembly = try JobAssembly(
             spec: spec, profile: profile, embeddedFill: options.embeddedFill, clock: clock, broker: broker,
             bound: options.bound)
@@ -115,13 +141,47 @@ public final class JobRunner: @unchecked Sendable {
             try? assembly.state.close()
             throw error
         }
+        var checkpointing: JobCheckpointing?
+        if let store {
+            if !assembly.source.resumable {
+                RunLog.write(
+                    "warning: checkpoints are off: this source cannot resume from a position (a file source "
+                        + "reads its files again on every run)")
+            } else {
+                do throws(StreamError) {
+                    if let restored, let memory = assembly.state as? MemoryStateBackend {
+                        let dir = store.stagingDirectory + "/restore-\(restored.id)"
+                        try? FileManager.default.removeItem(atPath: dir)
+                        try store.restoreState(restored, into: dir)
+                        try memory.restore(from: dir)
+                        try? FileManager.default.removeItem(atPath: dir)
+                    }
+                    // Publishes what the restored checkpoint staged; discards anything staged after it.
+                    try assembly.sink.recover(committing: restored?.pending ?? [])
+                } catch {
+                    try? assembly.state.close()
+                    throw error
+                }
+                checkpointing = JobCheckpointing(stagingDirectory: store.stagingDirectory, restored: restored?.progress)
+                if let restored {
+                    RunLog.write(
+                        "checkpoint: resuming from checkpoint \(restored.id) in \(store.directory(of: restored.id))"
+                            + (restored.finished ? " (its input had ended)" : ""))
+                }
+            }
+        }
         let job = Job(
             plan: assembly.plan, clock: clock, badRecords: badRecords,
             limits: RunLimits(maxRecords: options.maxRecords, bound: options.bound), state: assembly.state,
-            onWorkerStart: onWorkerStart)
+            checkpointing: checkpointing, onWorkerStart: onWorkerStart)
+        let coordinator = checkpointing.map { _ in
+            CheckpointCoordinator(
+                store: store!, job: job, sink: assembly.sink, spec: spec, clock: clock,
+                backend: spec.state.backend.rawValue, restoredFrom: restored?.id)
+        }
         lock.withLock { _ in
             broker = assembly.embedded
-            current = Current(assembly: assembly, job: job, startedNs: startedNs)
+            current = Current(assembly: assembly, job: job, startedNs: startedNs, coordinator: coordinator)
         }
         starts += 1
         RunLog.write("running \(spec.name) with profile \(profile.name) (parallelism \(profile.parallelism))")
@@ -149,28 +209,39 @@ public final class JobRunner: @unchecked Sendable {
             preconditionFailure("wait() before start()")
         }
         let job = run.job
+        let coordinator = run.coordinator
         let reporter = ProgressReporter(job: job, enabled: options.progress)
         var timedOut = false
-        while !job.isFinished {
-            usleep(UInt32(options.superviseEveryMs) * 1000)
-            if shouldStop(), !job.isStopRequested {
-                RunLog.write("stopping: draining what was read (signal again to exit at once)")
+        // With checkpoints a stop takes a final checkpoint: what is still open stays in state, not in the output.
+        func stop(_ why: String) {
+            if let coordinator {
+                RunLog.write("\(why): taking a final checkpoint (signal again to exit at once)")
+                coordinator.stopWithFinalCheckpoint()
+            } else {
+                RunLog.write("\(why): draining what was read (signal again to exit at once)")
                 run.assembly.earlyStop.raise()
                 job.requestStop()
             }
+        }
+        while !job.isFinished {
+            usleep(UInt32(options.superviseEveryMs) * 1000)
+            if shouldStop(), !job.isStopRequested { stop("stopping") }
             if let deadline = options.maxDurationMs, !timedOut,
                 Int64((clock.monotonicNs() &- run.startedNs) / 1_000_000) >= deadline
             {
                 timedOut = true
-                RunLog.write("--max-duration reached: stopping")
-                run.assembly.earlyStop.raise()
-                job.requestStop()
+                stop("--max-duration reached")
             }
+            if let coordinator, options.bound == .caughtUp, !coordinator.finalRequested, job.sourcesCaughtUp {
+                coordinator.stopWithFinalCheckpoint()
+            }
+            do throws(StreamError) { try coordinator?.tick() } catch { job.fail(error) }
             reporter.tick()
         }
         reporter.finish()
         var failure: StreamError?
         do { try job.wait() } catch { failure = error }
+        do throws(StreamError) { try coordinator?.jobEnded(failed: failure != nil) } catch { failure = failure ?? error }
         do { try run.assembly.state.close() } catch { failure = failure ?? error }
 
         let snapshot = job.snapshot()
@@ -186,6 +257,7 @@ public final class JobRunner: @unchecked Sendable {
             badRecords: job.badRecordCount, durationMs: Int64((clock.monotonicNs() &- run.startedNs) / 1_000_000),
             output: run.assembly.outputDescription, peakRSS: ProcessMemory.peakResidentBytes())
         if run.assembly.earlyStop.isRaised, case .file = spec.sink.kind { summary.partialOutput = true }
+        summary.checkpoints = coordinator?.stats
         return RunOutcome(summary: summary, failure: failure, stillBehind: stillBehind, tooLate: tooLate)
     }
 
@@ -199,6 +271,29 @@ public final class JobRunner: @unchecked Sendable {
             lagLeft: lagLeft, badRecords: run.job.badRecordCount,
             durationMs: Int64((clock.monotonicNs() &- run.startedNs) / 1_000_000),
             output: run.assembly.outputDescription, peakRSS: ProcessMemory.peakResidentBytes())
+    }
+
+    /// Empties `directory` (but for the lock file) and puts the checkpoint's state files there.
+    static func replaceState(
+        in directory: String, with manifest: CheckpointManifest, from store: CheckpointStore
+    ) throws(StreamError) {
+        try clearState(in: directory)
+        try store.restoreState(manifest, into: directory)
+    }
+
+    /// Removes everything in `directory` but the lock file; returns how many entries went.
+    @discardableResult
+    static func clearState(in directory: String) throws(StreamError) -> Int {
+        let fm = FileManager.default
+        guard let names = try? fm.contentsOfDirectory(atPath: directory) else { return 0 }
+        var removed = 0
+        for n in names where n != StateDirectoryLock.fileName {
+            do { try fm.removeItem(atPath: directory + "/" + n) } catch {
+                throw StreamError(.state, "cannot clear \(directory): \(error.localizedDescription)")
+            }
+            removed += 1
+        }
+        return removed
     }
 
     /// Starts the job again with fresh parts (state reopened from its directory), after it ended or failed.

@@ -122,9 +122,24 @@ public struct RunSession {
                     + "the job stays on \(profile.name)")
         }
 
+        // A pipeline with checkpoints resumes from its latest one: what an earlier run left in state.dir and
+        // under the output path is then this job's own state and committed output, restored, not refused.
+        var resuming = false
+        if spec.checkpoints.enabled {
+            let store = CheckpointStore(root: spec.checkpoints.dir)
+            if request.leftovers == .fresh {
+                do throws(StreamError) { try store.removeAll() } catch { return early(.failed(.checkpoint), error.message) }
+                RunLog.write("checkpoint: --fresh removed the checkpoints in \(store.root)")
+            } else {
+                // No checkpoint yet: nothing was committed, so the state found is unaccounted work the runner
+                // discards; with one, the runner restores it.
+                resuming = true
+            }
+        }
+
         let lock: StateDirectoryLock?
         do throws(PreflightFailure) {
-            lock = try RunPreflight(spec: spec, policy: request.leftovers).prepare()
+            lock = try RunPreflight(spec: spec, policy: request.leftovers, resuming: resuming).prepare()
         } catch {
             let result: RunResult
             switch error.kind {

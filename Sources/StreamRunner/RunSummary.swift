@@ -16,6 +16,8 @@ public struct RunSummary: Sendable {
     public var peakRSS: Int
     /// The run was stopped early and the file sink committed `_partial-part-*` files.
     public var partialOutput = false
+    /// Checkpoints taken (and the one resumed from), when the pipeline has them.
+    public var checkpoints: CheckpointStats?
 
     public init(
         pipeline: String, status: String, error: String?, profile: String, snapshot: JobSnapshot?, lagLeft: Int64,
@@ -48,6 +50,13 @@ public struct RunSummary: Sendable {
             ("output", JSONText.quote(output)), ("peak_rss_bytes", String(peakRSS)),
         ]
         if partialOutput { fields.append(("partial_output", "true")) }
+        if let c = checkpoints {
+            fields.append(("checkpoints_completed", String(c.completed)))
+            fields.append(("checkpoints_failed", String(c.failed)))
+            if let id = c.lastId { fields.append(("last_checkpoint", String(id))) }
+            if let ms = c.lastPauseMs { fields.append(("last_checkpoint_pause_ms", String(ms))) }
+            fields.append(("restored_from", c.restoredFrom.map(String.init) ?? "null"))
+        }
         if let error { fields.append(("error", JSONText.quote(error))) }
         return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
     }
