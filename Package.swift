@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         // System libraries, found through pkg-config (Debian: librdkafka-dev, librocksdb-dev, libjemalloc-dev).
@@ -18,7 +19,7 @@ let package = Package(
         .systemLibrary(name: "CJemalloc", pkgConfig: "jemalloc", providers: [.apt(["libjemalloc-dev"])]),
 
         // Records, schemas, codecs, expressions, operators and the threaded runtime. Knows no C library.
-        .target(name: "StreamCore"),
+        .target(name: "StreamCore", dependencies: [.product(name: "HeapModule", package: "swift-collections")]),
         // The pipeline file: YAML model, strict validation with positions.
         .target(name: "StreamPipeline", dependencies: ["StreamCore", "Yams"]),
         // Kafka source and sink, embedded broker (librdkafka mock cluster).

@@ -25,6 +25,12 @@ public struct RunOptions: Sendable {
     public var bindArenas: Bool
     /// How often the supervisor looks at the job, milliseconds.
     public var superviseEveryMs: Int
+    /// Copy the last checkpoint, self-contained, to this directory when the run ends.
+    public var savepointOnExit: String?
+    /// Start from the savepoint in this directory instead of the latest checkpoint.
+    public var fromSavepoint: String?
+    /// Restarts inside the process after a failure (each resumes from the latest checkpoint).
+    public var restart = RestartPolicy()
 
     public init(
         maxRecords: Int? = nil, bound: SourceBound = .unbounded, maxDurationMs: Int64? = nil,
@@ -38,6 +44,32 @@ public struct RunOptions: Sendable {
         self.progress = progress
         self.bindArenas = bindArenas
         self.superviseEveryMs = superviseEveryMs
+    }
+}
+
+/// How often and how soon a failed job is started again inside the process. A restart resumes from the
+/// latest checkpoint; configuration errors are never retried.
+public struct RestartPolicy: Sendable, Hashable {
+    /// Restarts allowed after the first start; 0 means none.
+    public var maxAttempts: Int
+    /// Wait before the first restart.
+    public var delayMs: Int64
+    /// Each further wait is this many times the last (1: fixed delay), up to `maxDelayMs`.
+    public var backoff: Double
+    public var maxDelayMs: Int64
+
+    public init(maxAttempts: Int = 0, delayMs: Int64 = 1_000, backoff: Double = 2, maxDelayMs: Int64 = 60_000) {
+        self.maxAttempts = maxAttempts
+        self.delayMs = delayMs
+        self.backoff = backoff
+        self.maxDelayMs = maxDelayMs
+    }
+
+    /// The wait before restart number `attempt` (1-based).
+    public func delay(before attempt: Int) -> Int64 {
+        var d = Double(delayMs)
+        for _ in 1..<max(1, attempt) { d *= backoff }
+        return min(maxDelayMs, Int64(d))
     }
 }
 
@@ -104,17 +136,22 @@ public final class JobRunner: @unchecked Sendable {
         precondition(job.map(\.isFinished) ?? true, "start() while the job runs")
         stopAsked.store(false, ordering: .relaxed)
         let startedNs = clock.monotonicNs()
-        let store = checkpointStore
-        let restored = store?.latestValid()
-        if let store, restored == nil, !store.ids().isEmpty {
+        var store = checkpointStore
+        // A savepoint is restored from its own directory; new checkpoints go to checkpoints.dir as usual.
+        let source = options.fromSavepoint.map { CheckpointStore(root: $0) } ?? store
+        let restored = source?.latestValid()
+        if let dir = options.fromSavepoint, restored == nil {
+            throw StreamError(.checkpoint, "--from-savepoint \(dir): no valid savepoint there (see above)")
+        }
+        if let store, options.fromSavepoint == nil, restored == nil, !store.ids().isEmpty {
             throw StreamError(
                 .checkpoint,
                 "no checkpoint in \(store.root) can be restored (see above); restore one by hand, or run with --fresh "
                     + "to discard them and start over")
         }
         if let store, spec.state.backend == .rocksdb {
-            if let restored {
-                try Self.replaceState(in: spec.state.dir, with: restored, from: store)
+            if let restored, let source {
+                try Self.replaceState(in: spec.state.dir, with: restored, from: source)
             } else if try Self.clearState(in: spec.state.dir) > 0 {
                 // Without a checkpoint nothing of it was committed: the input is read again from the start.
                 RunLog.write(
@@ -149,10 +186,10 @@ public final class JobRunner: @unchecked Sendable {
                         + "reads its files again on every run)")
             } else {
                 do throws(StreamError) {
-                    if let restored, let memory = assembly.state as? MemoryStateBackend {
+                    if let restored, let source, let memory = assembly.state as? MemoryStateBackend {
                         let dir = store.stagingDirectory + "/restore-\(restored.id)"
                         try? FileManager.default.removeItem(atPath: dir)
-                        try store.restoreState(restored, into: dir)
+                        try source.restoreState(restored, into: dir)
                         try memory.restore(from: dir)
                         try? FileManager.default.removeItem(atPath: dir)
                     }
@@ -163,9 +200,10 @@ public final class JobRunner: @unchecked Sendable {
                     throw error
                 }
                 checkpointing = JobCheckpointing(stagingDirectory: store.stagingDirectory, restored: restored?.progress)
-                if let restored {
+                if let restored, let source {
                     RunLog.write(
-                        "checkpoint: resuming from checkpoint \(restored.id) in \(store.directory(of: restored.id))"
+                        "checkpoint: resuming from \(restored.savepoint ? "savepoint" : "checkpoint") \(restored.id) in "
+                            + "\(source.directory(of: restored.id))"
                             + (restored.finished ? " (its input had ended)" : ""))
                 }
             }
@@ -232,7 +270,9 @@ public final class JobRunner: @unchecked Sendable {
                 timedOut = true
                 stop("--max-duration reached")
             }
-            if let coordinator, options.bound == .caughtUp, !coordinator.finalRequested, job.sourcesCaughtUp {
+            if let coordinator, options.bound == .caughtUp || options.maxRecords != nil, !coordinator.finalRequested,
+                job.sourcesCaughtUp
+            {
                 coordinator.stopWithFinalCheckpoint()
             }
             do throws(StreamError) { try coordinator?.tick() } catch { job.fail(error) }
@@ -242,6 +282,12 @@ public final class JobRunner: @unchecked Sendable {
         var failure: StreamError?
         do { try job.wait() } catch { failure = error }
         do throws(StreamError) { try coordinator?.jobEnded(failed: failure != nil) } catch { failure = failure ?? error }
+        if let dir = options.savepointOnExit, failure == nil, let coordinator, let id = coordinator.stats.lastId {
+            do throws(StreamError) {
+                try coordinator.store.exportSavepoint(id, to: dir)
+                RunLog.write("savepoint: checkpoint \(id) copied to \(dir) (restore with --from-savepoint \(dir))")
+            } catch { failure = error }
+        }
         do { try run.assembly.state.close() } catch { failure = failure ?? error }
 
         let snapshot = job.snapshot()
@@ -253,7 +299,7 @@ public final class JobRunner: @unchecked Sendable {
         if let failure, failure.isStdoutClosed { status = "ok" }
         var summary = RunSummary(
             pipeline: spec.name, status: status,
-            error: failure?.message, profile: profile.name, snapshot: snapshot, lagLeft: lagLeft,
+            error: status == "ok" ? nil : failure?.message, profile: profile.name, snapshot: snapshot, lagLeft: lagLeft,
             badRecords: job.badRecordCount, durationMs: Int64((clock.monotonicNs() &- run.startedNs) / 1_000_000),
             output: run.assembly.outputDescription, peakRSS: ProcessMemory.peakResidentBytes())
         if run.assembly.earlyStop.isRaised, case .file = spec.sink.kind { summary.partialOutput = true }
@@ -305,6 +351,31 @@ public final class JobRunner: @unchecked Sendable {
         }
         try start()
     }
+
+    /// Start, supervise and wait — and after a failure that is not a configuration error, wait as the
+    /// restart policy says and start again from the latest checkpoint, up to its attempts. The outcome is
+    /// that of the last start; `restarts` counts the restarts taken.
+    public func runWithRestarts(
+        shouldStop: () -> Bool = { false }, sleepMs: (Int64) -> Void = { usleep(UInt32(min($0, 4_000_000)) * 1000) }
+    ) throws(StreamError) -> RunOutcome {
+        var outcome = try run(shouldStop: shouldStop)
+        var attempt = 0
+        while let failure = outcome.failure, failure.kind != .config, !failure.isStdoutClosed,
+            attempt < options.restart.maxAttempts, !shouldStop()
+        {
+            attempt += 1
+            let wait = options.restart.delay(before: attempt)
+            RunLog.write(
+                "restart \(attempt) of \(options.restart.maxAttempts) in \(wait) ms after: \(failure.message)")
+            sleepMs(wait)
+            restarts += 1
+            outcome = try run(shouldStop: shouldStop)
+        }
+        return outcome
+    }
+
+    /// Restarts taken by `runWithRestarts`.
+    public private(set) var restarts = 0
 
     /// Start, supervise and wait in one call.
     public func run(shouldStop: () -> Bool = { false }) throws(StreamError) -> RunOutcome {

@@ -23,6 +23,14 @@ public struct RunRequest: Sendable {
     public var leftovers: LeftoverPolicy
     /// `--instance I/N`: this process's share of a Kafka topic's partitions.
     public var instance: String?
+    /// `--savepoint-on-exit DIR`: a self-contained copy of the final checkpoint.
+    public var savepointOnExit: String?
+    /// `--from-savepoint DIR`: start from that savepoint instead of the latest checkpoint.
+    public var fromSavepoint: String?
+    /// `--restarts N`: restarts after a failure, each from the latest checkpoint.
+    public var restarts: Int?
+    /// `--restart-delay D`: the first restart's wait (doubling after each, up to a minute).
+    public var restartDelay: String?
 
     public init(file: String) {
         self.file = file
@@ -152,12 +160,13 @@ public struct RunSession {
         }
         defer { withExtendedLifetime(lock) {} }
 
-        let runner = JobRunner(spec: spec, profile: profile, options: options)
-        do throws(StreamError) { try runner.start() } catch {
-            return early(error.kind == .config ? .config : .failed(error.kind), error.message)
+        let disk = spec.state.backend == .rocksdb ? DiskSpaceWatch(directory: spec.state.dir) : nil
+        if let short = disk?.shortage(minimum: DiskSpaceWatch.startMinimum, starting: true) {
+            return early(.failed(short.kind), short.message)
         }
+        let runner = JobRunner(spec: spec, profile: profile, options: options)
         let signals = self.signals
-        let outcome = runner.wait(shouldStop: {
+        let shouldStop = {
             if signals() >= 2 {
                 RunLog.write(
                     "second signal: exiting without draining; in-progress part files are left for the next run to remove"
@@ -166,8 +175,17 @@ public struct RunSession {
                     .emit(to: request.summaryFile)
                 exitNow(.interrupted)
             }
+            if let short = disk?.shortage(minimum: DiskSpaceWatch.runMinimum, starting: false),
+                let job = runner.job, !job.isFinished
+            {
+                job.fail(short)
+            }
             return signals() > 0
-        })
+        }
+        let outcome: RunOutcome
+        do throws(StreamError) { outcome = try runner.runWithRestarts(shouldStop: shouldStop) } catch {
+            return early(error.kind == .config ? .config : .failed(error.kind), error.message)
+        }
         outcome.summary.emit(to: request.summaryFile)
         if let failure = outcome.failure {
             if failure.isStdoutClosed { return .ok }

@@ -48,6 +48,7 @@ public struct RunSummary: Sendable {
             ("late_rows", String(late)), ("bad_records", String(badRecords)), ("lag_left", String(lagLeft)),
             ("duration_ms", String(durationMs)), ("profile", JSONText.quote(profile)), ("profile_switches", "0"),
             ("output", JSONText.quote(output)), ("peak_rss_bytes", String(peakRSS)),
+            ("stage_busy_ms", stageBusy),
         ]
         if partialOutput { fields.append(("partial_output", "true")) }
         if let c = checkpoints {
@@ -63,6 +64,17 @@ public struct RunSummary: Sendable {
 }
 
 extension RunSummary {
+    /// Busy milliseconds per stage, in stage order: which stage limited the run.
+    var stageBusy: String {
+        var order: [String] = []
+        var busy: [String: Int64] = [:]
+        for w in snapshot?.workers ?? [] {
+            if busy[w.stage] == nil { order.append(w.stage) }
+            busy[w.stage, default: 0] += w.busyNs / 1_000_000
+        }
+        return "{" + order.map { "\(JSONText.quote($0)):\(busy[$0]!)" }.joined(separator: ",") + "}"
+    }
+
     /// The summary of a run that ended before its job started (a configuration error, a held lock, state
     /// or output left by an earlier run): cron jobs read one line whatever happened.
     public static func notStarted(

@@ -75,6 +75,18 @@ struct Run: ParsableCommand {
     @Option(help: "Process I of N on one Kafka topic: read the partitions p with p % N == I (e.g. 0/3).")
     var instance: String?
 
+    @Option(help: "After a failure, start again this many times, each from the latest checkpoint (default 0).")
+    var restarts: Int?
+
+    @Option(help: "Wait before the first restart (doubling after each, up to 1m); default 1s.")
+    var restartDelay: String?
+
+    @Option(help: "When the run ends, copy its last checkpoint, self-contained, to this directory.")
+    var savepointOnExit: String?
+
+    @Option(help: "Start from the savepoint in this directory (any parallelism) instead of the latest checkpoint.")
+    var fromSavepoint: String?
+
     func validate() throws {
         if fresh && append { throw ValidationError("--fresh and --append exclude each other: pick one") }
         guard ["auto", "on", "off"].contains(progress) else {
@@ -98,6 +110,10 @@ struct Run: ParsableCommand {
         request.summaryFile = summary
         request.leftovers = fresh ? .fresh : (append ? .append : .refuse)
         request.instance = instance
+        request.savepointOnExit = savepointOnExit
+        request.restarts = restarts
+        request.restartDelay = restartDelay
+        request.fromSavepoint = fromSavepoint
         let session = RunSession(
             request: request, signals: { Int(StopSignals.count) },
             exitNow: { result in

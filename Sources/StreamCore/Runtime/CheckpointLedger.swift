@@ -65,6 +65,9 @@ public final class CheckpointLedger: Sendable {
         records.withLock { $0.removeValue(forKey: id) } ?? CheckpointRecord(id: id)
     }
 
+    /// Why checkpoint `id` failed in a worker, if it did.
+    public func peekFailure(_ id: Int64) -> String? { records.withLock { $0[id]?.failure } }
+
     /// Drops what was recorded for checkpoint `id` (aborted).
     public func discard(_ id: Int64) { _ = records.withLock { $0.removeValue(forKey: id) } }
 
@@ -118,17 +121,15 @@ final class StateSnapshotGate: Sendable {
                 p[id]?.done = true
                 p[id]?.failure = failure
             }
+            // A failed snapshot fails the checkpoint (the caller declines it), not the job.
             if let failure { throw failure }
             pending.withLock { _ = $0.removeValue(forKey: id) }
             return true
         }
         while true {
-            let state = pending.withLock { p -> (Bool, StreamError?)? in p[id].map { ($0.done, $0.failure) } }
-            guard let (done, failure) = state else { return true }
-            if done {
-                if let failure { throw failure }
-                return true
-            }
+            let state = pending.withLock { p -> Bool? in p[id].map(\.done) }
+            guard let done = state else { return true }
+            if done { return true }
             if failed() { return false }
             usleep(100)
         }

@@ -48,6 +48,8 @@ public final class Job: Sendable {
     private let rescales = Mutex<[Int64: Rescale]>([:])
     /// Serialises parallelism changes: one at a time.
     let rescaling = Mutex<Void>(())
+    /// Tasks that retired at a rescale barrier (their exit aborts nothing).
+    let retiredTasks = Mutex<Set<Int>>([])
     /// Joins of every stage's gates, by gate identity.
     let joins = Mutex<[ObjectIdentifier: GateJoins]>([:])
 
@@ -106,7 +108,9 @@ public final class Job: Sendable {
             } catch {
                 fail(error)
             }
-            barriers.taskExited(index)
+            // A task that ended cleanly (input finished, retired at a rescale) owes nothing more; one that
+            // stopped because the job is failing leaves every barrier it owed incomplete.
+            barriers.taskExited(index, retired: retiredTasks.withLock { $0.contains(index) } || !failed)
             exitedWorkers.add(1, ordering: .releasing)
         }
         threads.withLock { $0.append(t) }

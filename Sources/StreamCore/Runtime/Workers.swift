@@ -108,7 +108,13 @@ struct SourceWorker {
             var maxRows = max(1, view.profile.batchSize)
             if let limit = job.limits.maxRecords {
                 let left = limit - job.rowsRead.load(ordering: .relaxed)
-                if left <= 0 { break }
+                if left <= 0 {
+                    // With checkpoints the limit is a stop like any other: wait for the final barrier.
+                    guard job.checkpointing != nil else { break }
+                    caughtUp = true
+                    barrierQueue.markCaughtUp()
+                    continue
+                }
                 maxRows = min(maxRows, left)
             }
             var batch = Batch(schema: stage.outputSchema, capacity: maxRows)
@@ -252,6 +258,20 @@ struct OperatorWorker {
         guard job.plan.stages[stage].stateful, let state = job.state else { return true }
         let job = self.job
         let id = barrier.id
+        do throws(StreamError) {
+            return try arriveAtSnapshot(id, state: state, checkpointing: checkpointing)
+        } catch {
+            // The checkpoint fails, the job goes on: the coordinator counts it against tolerable_failures.
+            job.ledger.update(id) { $0.failure = error.message }
+            job.barriers.decline(id)
+            return true
+        }
+    }
+
+    private func arriveAtSnapshot(_ id: Int64, state: any KeyedStateBackend, checkpointing: JobCheckpointing)
+        throws(StreamError) -> Bool
+    {
+        let job = self.job
         return try job.snapshots.arrive(
             id, clock: job.clock, failed: { job.failed },
             take: { () throws(StreamError) in
@@ -280,6 +300,7 @@ struct OperatorWorker {
         guard change.arrive(watermarks: input.watermarks, nowNs: { job.clock.monotonicNs() }, failed: { job.failed })
         else { return false }
         guard worker < change.newParallelism else {
+            _ = job.retiredTasks.withLock { $0.insert(task) }
             emitter.broadcast(.end)
             return false
         }

@@ -8,8 +8,13 @@ extension MemoryStateBackend {
     static let snapshotFile = "memory-state.bin"
 
     public func snapshot(into directory: String) throws(StreamError) -> [String] {
-        if mkdir(directory, 0o755) != 0 && errno != EEXIST {
-            throw StreamError(.checkpoint, "cannot create \(directory): \(String(cString: strerror(errno)))")
+        var prefix = ""
+        for part in directory.split(separator: "/", omittingEmptySubsequences: false) {
+            prefix += (prefix.isEmpty && directory.hasPrefix("/") ? "" : (prefix.isEmpty ? "" : "/")) + part
+            if prefix.isEmpty { prefix = "/" ; continue }
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+                throw StreamError(.checkpoint, "cannot create \(prefix): \(String(cString: strerror(errno)))")
+            }
         }
         var out: [UInt8] = Array("SCMS".utf8) + [1]
         for (name, table) in allTables().sorted(by: { $0.0 < $1.0 }) {

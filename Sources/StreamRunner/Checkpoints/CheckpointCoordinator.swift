@@ -62,7 +62,7 @@ final class CheckpointCoordinator {
     func tick() throws(StreamError) {
         let now = clock.monotonicNs()
         try settle(now: now)
-        guard !finalRequested, flights.isEmpty else { return }
+        guard !finalRequested, flights.isEmpty, !job.failed, !job.isStopRequested else { return }
         let p = profile
         let sinceEnd = Int64((now &- lastEndNs) / 1_000_000)
         let sinceTrigger = Int64((now &- lastTriggerNs) / 1_000_000)
@@ -119,7 +119,8 @@ final class CheckpointCoordinator {
                     try failed(f, reason: error.message)
                 }
             case .aborted:
-                try failed(f, reason: "declined by a worker (a newer barrier or a cancel overtook it)")
+                let why = job.ledger.peekFailure(f.id) ?? "declined by a worker (a newer barrier or a cancel overtook it)"
+                try failed(f, reason: why)
             case .pending, .unknown:
                 let ageMs = Int64((now &- f.startedNs) / 1_000_000)
                 if ended {
@@ -136,7 +137,11 @@ final class CheckpointCoordinator {
     }
 
     private func complete(_ f: Flight, now: UInt64) throws(StreamError) {
-        let record = job.ledger.take(f.id)
+        var record = job.ledger.take(f.id)
+        // Sources that finished before this barrier report where they ended.
+        let ended = job.ledger.finalProgress
+        record.positions.merge(ended.positions) { mine, _ in mine }
+        record.eventTimes.merge(ended.eventTimes) { mine, _ in mine }
         let alignMs = Int64((now &- f.startedNs) / 1_000_000)
         let copyStart = clock.monotonicNs()
         var files: [CheckpointManifest.StateFile] = []

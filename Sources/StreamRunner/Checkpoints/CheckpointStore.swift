@@ -179,6 +179,27 @@ public struct CheckpointStore: Sendable {
         }
     }
 
+    /// Copies checkpoint `id` with every file it needs into `directory` (a savepoint: self-contained, full).
+    public func exportSavepoint(_ id: Int64, to directory: String) throws(StreamError) {
+        var m = try manifest(id)
+        let target = CheckpointStore(root: directory)
+        let own = target.directory(of: id) + "/state"
+        try Self.makeDirectories(own)
+        var files: [CheckpointManifest.StateFile] = []
+        for f in m.state {
+            let crc = try Self.copy(root + "/" + f.path, to: own + "/" + f.name)
+            guard crc == f.crc32c else {
+                throw StreamError(.checkpoint, "checkpoint \(id): \(root)/\(f.path) does not match its checksum")
+            }
+            files.append(.init(name: f.name, size: f.size, crc32c: crc, path: "chk-\(id)/state/\(f.name)"))
+        }
+        Self.syncDirectory(own)
+        m.state = files
+        m.savepoint = true
+        m.incremental = false
+        try target.write(m)
+    }
+
     /// Removes every checkpoint (`--fresh`).
     public func removeAll() throws(StreamError) {
         guard FileManager.default.fileExists(atPath: root) else { return }
