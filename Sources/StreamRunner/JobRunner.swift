@@ -268,8 +268,29 @@ public final class JobRunner: @unchecked Sendable {
                 job.requestStop()
             }
         }
+        var policy = spec.profiles.auto.flatMap { $0.enabled ? $0 : nil }.map {
+            ProfilePolicy(spec: $0, current: job.live.current.name, nowMs: clock.nowMs())
+        }
+        var lastLook = (ns: clock.monotonicNs(), rows: job.rowsReadTotal)
         while !job.isFinished {
             usleep(UInt32(options.superviseEveryMs) * 1000)
+            if policy != nil, !job.isStopRequested, clock.monotonicNs() &- lastLook.ns >= 1_000_000_000 {
+                let now = clock.monotonicNs()
+                let rows = job.rowsReadTotal
+                let rate = Double(rows - lastLook.rows) / (Double(now &- lastLook.ns) / 1e9)
+                lastLook = (now, rows)
+                let lag = job.snapshot().workers.filter { $0.stage == "source" }.reduce(Int64(0)) {
+                    $0 + ($1.extra["lag"] ?? 0)
+                }
+                if let decision = policy!.observe(.init(nowMs: clock.nowMs(), lagRows: lag, inputRate: rate)) {
+                    do throws(StreamError) {
+                        let next = try resolveProfile(decision.to)
+                        try switchProfile(to: next, reason: "auto: " + decision.reason)
+                    } catch {
+                        RunLog.write("profile: automatic switch to \(decision.to) failed: \(error.message)")
+                    }
+                }
+            }
             if shouldStop(), !job.isStopRequested { stop("stopping") }
             if let deadline = options.maxDurationMs, !timedOut,
                 Int64((clock.monotonicNs() &- run.startedNs) / 1_000_000) >= deadline
@@ -326,6 +347,16 @@ public final class JobRunner: @unchecked Sendable {
             lagLeft: lagLeft, badRecords: run.job.badRecordCount,
             durationMs: Int64((clock.monotonicNs() &- run.startedNs) / 1_000_000),
             output: run.assembly.outputDescription, peakRSS: ProcessMemory.peakResidentBytes())
+    }
+
+    /// The profile `name` as this pipeline defines it (profile files, the pipeline's overrides).
+    func resolveProfile(_ name: String) throws(StreamError) -> Profile {
+        do throws(PipelineErrors) {
+            return try ProfileLoader.resolve(
+                name: name, spec: spec, searchDirectories: ProfileLoader.defaultSearchDirectories(pipelineFile: spec.file))
+        } catch {
+            throw StreamError(.config, error.rendered)
+        }
     }
 
     /// Empties `directory` (but for the lock file) and puts the checkpoint's state files there.

@@ -124,11 +124,7 @@ public struct RunSession {
             return early(.config, error.message)
         }
         profileName = profile.name
-        if spec.profiles.auto?.enabled == true {
-            RunLog.write(
-                "note: profiles.auto is set, but automatic profile switching is not built yet: "
-                    + "the job stays on \(profile.name)")
-        }
+
 
         // A pipeline with checkpoints resumes from its latest one: what an earlier run left in state.dir and
         // under the output path is then this job's own state and committed output, restored, not refused.

@@ -1,0 +1,48 @@
+import StreamCore
+import StreamOps
+import Testing
+
+/// The automatic profile policy, driven by scripted readings on a manual timeline.
+@Suite struct ProfilePolicyTests {
+    let spec = AutoSwitchSpec(
+        enabled: true, backfillAboveLag: 1_000_000, steadyBelowLag: 10_000, seasonalAboveRate: nil, minDwellMs: 60_000)
+
+    @Test func backlogThenCaughtUpThenBurstThenCalmGoesBackfillSteadySeasonalSteady() {
+        var p = ProfilePolicy(spec: spec, current: "steady", nowMs: 0)
+        var seen: [String] = []
+        var t: Int64 = 0
+        func look(_ lag: Int64, _ rate: Double) {
+            t += 10_000
+            if let d = p.observe(.init(nowMs: t, lagRows: lag, inputRate: rate)) { seen.append("\(t / 1000)s:\(d.to)") }
+        }
+        for _ in 0..<9 { look(5_000, 20_000) }  // steady, live: builds the baseline
+        for _ in 0..<3 { look(3_000_000, 400_000) }  // a backlog arrives
+        for _ in 0..<10 { look(2_000_000, 300_000) }  // catching up
+        for _ in 0..<10 { look(2_000, 20_000) }  // caught up
+        for _ in 0..<10 { look(50_000, 90_000) }  // a burst: 4.5× the baseline, lag growing
+        for _ in 0..<10 { look(1_000, 21_000) }  // calm again
+        #expect(seen == ["100s:backfill", "230s:steady", "330s:seasonal", "430s:steady"])
+    }
+
+    @Test func noSwitchHappensWithinTheDwellTime() {
+        var p = ProfilePolicy(spec: spec, current: "steady", nowMs: 0)
+        #expect(p.observe(.init(nowMs: 59_999, lagRows: 5_000_000, inputRate: 0)) == nil)
+        #expect(p.observe(.init(nowMs: 60_000, lagRows: 5_000_000, inputRate: 0))?.to == "backfill")
+        // Caught up at once: still backfill until its own dwell has passed.
+        #expect(p.observe(.init(nowMs: 90_000, lagRows: 0, inputRate: 0)) == nil)
+        let back = p.observe(.init(nowMs: 120_000, lagRows: 0, inputRate: 0))
+        #expect(back?.to == "steady")
+        #expect(back?.reason.contains("below steady_below_lag 10000") == true)
+    }
+
+    @Test func aRateThresholdSwitchesToSeasonalAndHysteresisKeepsItThere() {
+        var s = spec
+        s.seasonalAboveRate = 100_000
+        s.minDwellMs = 0
+        var p = ProfilePolicy(spec: s, current: "steady", nowMs: 0)
+        #expect(p.observe(.init(nowMs: 1, lagRows: 0, inputRate: 120_000))?.to == "seasonal")
+        // 90k is below the threshold but above 80 % of it: no flapping back.
+        #expect(p.observe(.init(nowMs: 2, lagRows: 0, inputRate: 90_000)) == nil)
+        #expect(p.observe(.init(nowMs: 3, lagRows: 0, inputRate: 50_000))?.to == "steady")
+    }
+}
