@@ -59,7 +59,7 @@ import Testing
         return p
     }
 
-    @Test func killedThreeTimesAndRestartedItCommitsExactlyWhatAnUninterruptedRunCommits() throws {
+    @Test func stoppedOnceBySIGTERMAndKilledThreeTimesItCommitsExactlyWhatAnUninterruptedRunCommits() throws {
         let dir = try temporaryDirectory()
         defer { cleanup(dir) }
         let broker = try DevBroker(topic: "orders:8", in: dir, lifetime: 240, extra: ["--generate", "120000"])
@@ -75,7 +75,7 @@ import Testing
 
         let crashed = try pipeline(dir, name: "crashed", brokers: bootstrap)
         var random = SystemRandomNumberGenerator()
-        for attempt in 0..<3 {
+        for attempt in 0..<4 {
             let log = dir.appendingPathComponent("crashed-\(attempt).log")
             let p = try start(["run", crashed.path, "--parallelism", "2", "--progress", "off"], log: log)
             // After the run's first checkpoint of its own, at a random moment within the next second.
@@ -88,8 +88,14 @@ import Testing
             }
             #expect(seen, "no checkpoint completed before the kill: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
             usleep(UInt32.random(in: 0..<1_000_000, using: &random))
-            kill(p.processIdentifier, SIGKILL)
+            // The first stop is a graceful one: SIGTERM takes a final checkpoint and exits 0.
+            kill(p.processIdentifier, attempt == 0 ? SIGTERM : SIGKILL)
             p.waitUntilExit()
+            if attempt == 0 {
+                let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+                #expect(p.terminationStatus == 0, "\(text.suffix(1500))")
+                #expect(text.contains("taking a final checkpoint"))
+            }
         }
         let last = try streamctlRun(
             ["run", crashed.path, "--until", "caught-up", "--parallelism", "2", "--progress", "off"], timeout: 180)
