@@ -1,4 +1,8 @@
 import StreamCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Synchronization
 
 /// One profile switch of a running job: what changed, why, and what it cost.
@@ -29,6 +33,16 @@ public struct ProfileSwitch: Sendable, Hashable {
 }
 
 extension JobRunner {
+    /// Waits until barrier `id` is settled, the job ended, or the timeout passed.
+    static func wait(for id: Int64, in job: Job, timeoutMs: Int64) -> BarrierTracker.Status {
+        var waited: Int64 = 0
+        while job.barriers.status(id) == .pending && !job.isFinished && waited < timeoutMs {
+            usleep(1_000)
+            waited += 1
+        }
+        return job.barriers.status(id)
+    }
+
     /// Switches the running job to `profile`. Knobs that need no barrier (batch size, flush latency, channel
     /// bound, sink throttle, checkpoint timing — a checkpoint in flight takes the new timeout) apply at once;
     /// each operator whose parallelism changes is rescaled at a barrier of its own (key-group ranges move, no
@@ -53,7 +67,7 @@ extension JobRunner {
             guard let now = job.parallelism(of: stage.id), now != target else { continue }
             let n = try job.rescale(stage: stage.id, to: target)
             barriers.append(n)
-            let status = job.barriers.wait(for: n, timeoutMs: Int(min(Int64(Int.max), profile.checkpointTimeoutMs)))
+            let status = Self.wait(for: n, in: job, timeoutMs: profile.checkpointTimeoutMs)
             guard status == .completed else {
                 throw StreamError(.checkpoint, "switching to \(profile.name): the barrier of `\(stage.id)` did not complete (\(status))")
             }
@@ -62,7 +76,7 @@ extension JobRunner {
         if barriers.isEmpty {
             let n = job.triggerBarrier(profile: profile.name)
             barriers.append(n)
-            _ = job.barriers.wait(for: n, timeoutMs: Int(min(Int64(Int.max), profile.checkpointTimeoutMs)))
+            _ = Self.wait(for: n, in: job, timeoutMs: profile.checkpointTimeoutMs)
         }
         let record = ProfileSwitch(
             from: old.name, to: profile.name, reason: reason, changes: changes, barriers: barriers,

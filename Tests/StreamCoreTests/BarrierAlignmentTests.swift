@@ -109,6 +109,18 @@ import Testing
     }
 }
 
+extension BarrierAlignmentTests {
+    @Test func joinedInputsAreReleasedWhenEveryOtherInputEndedBeforeTheirBarrier() {
+        var align = BarrierAlignment(inputs: 2)
+        _ = align.addInput(joinedAt: 6)
+        #expect(align.isBlocked(2))
+        #expect(align.on(.end(input: 0)) == [])
+        // Barrier 6 can no longer come: the joined input is read again (to its end).
+        #expect(align.on(.end(input: 1)) == [.abort(id: 6, unblock: [2])])
+        #expect(!align.isBlocked(2))
+    }
+}
+
 /// The input gate under alignment: a blocked input is not read, its later messages keep their order, and
 /// its sender blocks once its own queue is full while the other inputs flow.
 @Suite struct InputGateTests {

@@ -88,7 +88,15 @@ public struct BarrierAlignment: Sendable {
             ended.insert(input)
             blocked.remove(input)
             joined.removeValue(forKey: input)
-            return complete()
+            var actions = complete()
+            // Every input but joined ones ended: the barrier they wait for can no longer come.
+            if !joined.isEmpty, (0..<inputs).allSatisfy({ ended.contains($0) || joined[$0] != nil }) {
+                let id = joined.values.max()!
+                let freed = joined.keys.sorted()
+                joined.removeAll()
+                actions.append(.abort(id: id, unblock: freed))
+            }
+            return actions
         }
     }
 

@@ -20,7 +20,7 @@ extension Job {
                 .config, "parallelism \(parallelism) for `\(id)` is outside 1…\(plan.keyGroups.maxParallelism)")
         }
         return try rescaling.withLock { _ throws(StreamError) -> Int64 in
-            try rescaleLocked(s, make: make, to: parallelism)
+            try injecting.withLock { _ throws(StreamError) -> Int64 in try rescaleLocked(s, make: make, to: parallelism) }
         }
     }
 
@@ -77,13 +77,17 @@ extension Job {
             let metrics = WorkerMetrics(stage: stage.plan.id, worker: w, gate: gate)
             stage.metrics.withLock { $0.append(metrics) }
             try spawn(name: "\(stage.plan.id)-\(w)") { [self] task throws(StreamError) in
-                guard var carried = change.awaitMeeting(failed: { self.failed }) else { return }
-                while carried.count < gate.inputs { _ = carried.addInput() }
-                let op = try make(w, q)
-                try op.reassign(keyGroups: plan.keyGroups.range(worker: w, parallelism: q), watermark: carried.current)
                 let emitter = Emitter(
                     slot: slot, table: next.targets, after: n, partitioning: plan.stages[s + 1].input,
                     keyGroups: plan.keyGroups, metrics: metrics, clock: clock)
+                guard var carried = change.awaitMeeting(failed: { self.failed }) else {
+                    // Abandoned (its input ended first) or failing: end this worker's slot downstream.
+                    if !self.failed { emitter.broadcast(.end) }
+                    return
+                }
+                while carried.count < gate.inputs { _ = carried.addInput() }
+                let op = try make(w, q)
+                try op.reassign(keyGroups: plan.keyGroups.range(worker: w, parallelism: q), watermark: carried.current)
                 if carried.current > .min { guard emitter.broadcast(.watermark(carried.current)) else { return } }
                 let input = AlignedInput(
                     gate: gate, joins: gateJoins(gate), alignment: BarrierAlignment(inputs: gate.inputs, latest: n),

@@ -48,6 +48,8 @@ public final class Job: Sendable {
     private let rescales = Mutex<[Int64: Rescale]>([:])
     /// Serialises parallelism changes: one at a time.
     let rescaling = Mutex<Void>(())
+    /// Held from reserving a barrier id to injecting it.
+    let injecting = Mutex<Void>(())
     /// Tasks that retired at a rescale barrier (their exit aborts nothing).
     let retiredTasks = Mutex<Set<Int>>([])
     /// Joins of every stage's gates, by gate identity.
@@ -176,9 +178,13 @@ public final class Job: Sendable {
     /// Queues the next barrier at every source worker and returns its id.
     @discardableResult
     public func triggerBarrier(profile: String? = nil) -> Int64 {
-        let id = reserveBarrierId()
-        injectBarrier(Barrier(id: id, profile: profile))
-        return id
+        // Reserving and injecting under one lock: ids reach the sources in the order they were handed out
+        // (a rescale reserves its id, prepares the new layout, then injects it under the same lock).
+        injecting.withLock { _ in
+            let id = reserveBarrierId()
+            injectBarrier(Barrier(id: id, profile: profile))
+            return id
+        }
     }
 
     /// An id above every barrier requested so far, not yet injected.
@@ -279,6 +285,14 @@ public final class Job: Sendable {
 
     func rescale(at barrier: Int64, stage: Int) -> Rescale? {
         rescales.withLock { r in r[barrier].flatMap { $0.stage == stage ? $0 : nil } }
+    }
+
+    /// A worker of `stage` ended before aligning the barriers of its pending rescales: no input will send
+    /// them, so they cannot happen; their added workers end without reading.
+    func abandonRescales(stage: Int, after latest: Int64) {
+        for r in rescales.withLock({ Array($0.values) }) where r.stage == stage && r.barrier > latest {
+            r.abandon()
+        }
     }
 
     /// Stop-the-world nanoseconds of the parallelism change at `barrier`, once its workers met.

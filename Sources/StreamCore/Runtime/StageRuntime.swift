@@ -67,6 +67,7 @@ final class Rescale: Sendable {
         var carried: InputWatermarks?
         var metWatermark: Int64 = .min
         var metAtNs: UInt64 = 0
+        var abandoned = false
     }
     private let state = Mutex(State())
     let injectedAtNs: UInt64
@@ -89,14 +90,19 @@ final class Rescale: Sendable {
         return awaitMeeting(failed: failed) != nil
     }
 
-    /// What a new worker starts from, once every old worker arrived; nil when the job failed meanwhile.
+    /// What a new worker starts from, once every old worker arrived; nil when the job failed meanwhile or
+    /// the change was abandoned.
     func awaitMeeting(failed: () -> Bool) -> InputWatermarks? {
         while true {
-            if let w = state.withLock({ s in s.arrived >= oldParallelism ? s.carried : nil }) { return w }
-            if failed() { return nil }
+            let (met, abandoned) = state.withLock { s in (s.arrived >= oldParallelism ? s.carried : nil, s.abandoned) }
+            if let met { return met }
+            if abandoned || failed() { return nil }
             usleep(200)
         }
     }
+
+    /// The barrier will never be aligned (the old workers' input ended before it).
+    func abandon() { state.withLock { s in if s.arrived < oldParallelism { s.abandoned = true } } }
 
     /// Nanoseconds from injection to the meeting, once it happened.
     var pauseNs: UInt64? {

@@ -235,6 +235,7 @@ struct OperatorWorker {
                 job.barriers.decline(id)
                 goOn = emitter.broadcast(.cancel(id))
             case .ended:
+                job.abandonRescales(stage: stage, after: input.alignment.latest)
                 // Stopped at a final barrier: what is still open stays in state, unfired.
                 if !job.suspending.load(ordering: .acquiring) { try op.finish(into: &out) }
                 if flush(&out) { emitter.broadcast(.end) }
