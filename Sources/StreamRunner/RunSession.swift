@@ -1,3 +1,4 @@
+import StreamControl
 import StreamCore
 import StreamPipeline
 
@@ -23,6 +24,11 @@ public struct RunRequest: Sendable {
     public var leftovers: LeftoverPolicy
     /// `--instance I/N`: this process's share of a Kafka topic's partitions.
     public var instance: String?
+    /// `--http ADDRESS`: serve the control endpoint there (see `ControlAddress`).
+    public var http: String?
+    /// `--heap-profile-dir` and `--heap-profile-interval`.
+    public var heapProfileDir: String?
+    public var heapProfileInterval: String?
 
     public init(file: String) {
         self.file = file
@@ -137,12 +143,24 @@ public struct RunSession {
         }
         defer { withExtendedLifetime(lock) {} }
 
+        let controlSetup: (ControlAddress?, HeapProfiles?)
+        do throws(FlagError) { controlSetup = try RunFlags.control(request) } catch {
+            return early(.config, error.message)
+        }
         let runner = JobRunner(spec: spec, profile: profile, options: options)
         do throws(StreamError) { try runner.start() } catch {
             return early(error.kind == .config ? .config : .failed(error.kind), error.message)
         }
+        let control = RunControl(runner: runner, heapProfiles: controlSetup.1)
+        do throws(ControlError) { try control.start(address: controlSetup.0) } catch {
+            runner.requestStop()
+            _ = runner.wait()
+            return early(.config, error.message)
+        }
+        defer { control.stop() }
         let signals = self.signals
         let outcome = runner.wait(shouldStop: {
+            control.tick()
             if signals() >= 2 {
                 RunLog.write(
                     "second signal: exiting without draining; in-progress part files are left for the next run to remove"
