@@ -75,6 +75,15 @@ struct Run: ParsableCommand {
     @Option(help: "Process I of N on one Kafka topic: read the partitions p with p % N == I (e.g. 0/3).")
     var instance: String?
 
+    @Option(help: "Serve the control endpoint (/status, /metrics) on HOST:PORT; port 0 picks one (e.g. 127.0.0.1:0).")
+    var http: String?
+
+    @Option(help: "Write jemalloc heap profiles for jeprof into this directory (sampling on for the run).")
+    var heapProfileDir: String?
+
+    @Option(help: "With --heap-profile-dir: also write a profile this often (e.g. 10m).")
+    var heapProfileInterval: String?
+
     func validate() throws {
         if fresh && append { throw ValidationError("--fresh and --append exclude each other: pick one") }
         guard ["auto", "on", "off"].contains(progress) else {
@@ -98,6 +107,9 @@ struct Run: ParsableCommand {
         request.summaryFile = summary
         request.leftovers = fresh ? .fresh : (append ? .append : .refuse)
         request.instance = instance
+        request.http = http
+        request.heapProfileDir = heapProfileDir
+        request.heapProfileInterval = heapProfileInterval
         let session = RunSession(
             request: request, signals: { Int(StopSignals.count) },
             exitNow: { result in

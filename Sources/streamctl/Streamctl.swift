@@ -27,6 +27,9 @@ struct Streamctl: ParsableCommand {
             130 second signal while draining
             """,
         version: version,
-        subcommands: [Validate.self, Graph.self, Run.self, DevBroker.self, Info.self, Bench.self, Export.self]
+        subcommands: [
+            Validate.self, Graph.self, Run.self, Status.self, Top.self, Smoke.self, DevBroker.self, Info.self, Bench.self,
+            Export.self,
+        ]
     )
 }
