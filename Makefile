@@ -1,7 +1,7 @@
 # streamctl — build, test and run. `make run` and `make test` set up a fresh Debian machine themselves.
 SWIFT      ?= swift
 RELEASE    := .build/release/streamctl
-DEB_PKGS   := librdkafka-dev librocksdb-dev libjemalloc-dev kcat pkg-config
+DEB_PKGS   := librdkafka-dev librocksdb-dev libjemalloc-dev kcat pkg-config graphviz tmux curl
 BENCH_PKGS := rocksdb-tools
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -112,7 +112,7 @@ public final class ControlEndpoint: Sendable {
         let started = DispatchSemaphore(value: 0)
         let failure = Mutex<String?>(nil)
         var logger = Logger(label: "streamctl.control")
-        logger.logLevel = .warning
+        logger.logLevel = .critical  // a cancelled server logs its shutdown as errors
         let app = Application(
             router: router,
             configuration: ApplicationConfiguration(
