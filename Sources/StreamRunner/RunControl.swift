@@ -51,6 +51,9 @@ public final class RunControl: ControlSource, @unchecked Sendable {
         }
     }
 
+    /// The endpoint's URL once started.
+    public var url: String? { endpoint?.url }
+
     /// Called by the supervisor every tick: the periodic heap profile.
     public func tick() { heapProfiles?.tick() }
 
