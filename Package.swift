@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         // System libraries, found through pkg-config (Debian: librdkafka-dev, librocksdb-dev, libjemalloc-dev).
@@ -23,7 +24,7 @@ let package = Package(
         .systemLibrary(name: "CJemalloc", pkgConfig: "jemalloc", providers: [.apt(["libjemalloc-dev"])]),
 
         // Records, schemas, codecs, expressions, operators and the threaded runtime. Knows no C library.
-        .target(name: "StreamCore"),
+        .target(name: "StreamCore", dependencies: [.product(name: "HeapModule", package: "swift-collections")]),
         // The pipeline file: YAML model, strict validation with positions.
         .target(name: "StreamPipeline", dependencies: ["StreamCore", "Yams"]),
         // Kafka source and sink, embedded broker (librdkafka mock cluster).

@@ -52,6 +52,7 @@ job() {
     local windows
     windows=$(find "$out/orders" -name 'part-*' -exec cat {} + | wc -l)
     report "$name" "$rows" "$out.time" "windows=$windows"
+    grep -o '"stage_busy_ms":{[^}]*}' "$out.log" | sed 's/^/  /'
 }
 
 FILE=$(data "$ROWS")

@@ -18,6 +18,9 @@ $S bench decode --rows 2000000
 echo "== orders: the orders job on the realistic workload, Kafka (beside kcat) and files (bench/orders.sh)"
 STREAMCTL=$S bash bench/orders.sh
 
+echo "== checkpoints: cost with and without, per-checkpoint duration, pause and bytes at 1M and 10M keys, recovery (bench/checkpoints.sh)"
+STREAMCTL=$S bash bench/checkpoints.sh
+
 echo "== micro-pipeline: generator (1,000 shops) → key_by → 1-hour windows → null sink; a micro-benchmark of the runtime"
 for p in 1 2; do $S bench micro-pipeline --rows "$ROWS" --parallelism $p; done
 $S bench micro-pipeline --rows "$ROWS" --parallelism 2 --state rocksdb

@@ -44,6 +44,9 @@ public struct KafkaSourceConnector: SourceConnector {
 
     /// Partitions are known only once a reader has fetched metadata; 0 before.
     public var splitCount: Int { shared.state.withLock { $0.partitionCounts.values.reduce(0, +) } }
+    /// Static assignment resumes each partition where a checkpoint left it; group mode records the
+    /// partitions a worker owned at the barrier and seeks a partition it is later given to that position.
+    public var resumable: Bool { true }
 
     public func openReader(_ context: SourceContext) throws(StreamError) -> any SourceReader {
         try KafkaSourceReader(connector: self, context: context)

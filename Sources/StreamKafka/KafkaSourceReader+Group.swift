@@ -170,7 +170,14 @@ extension KafkaSourceReader {
         var fresh: [TopicPartition] = []
         shared.state.withLock { s in
             for tp in partitions {
-                if let pos = s.handoff.removeValue(forKey: tp) { out[tp] = pos } else { fresh.append(tp) }
+                let split = KafkaSourceConnector.splitID(topicIndex: topicIndex[tp.topic] ?? 0, partition: tp.partition)
+                if let pos = s.handoff.removeValue(forKey: tp) {
+                    out[tp] = pos
+                } else if let pos = context.restore[split] {
+                    out[tp] = pos  // a restored checkpoint's position
+                } else {
+                    fresh.append(tp)
+                }
             }
         }
         guard !fresh.isEmpty else { return out }

@@ -196,6 +196,27 @@ public final class KafkaSourceReader: SourceReader {
         snapshot.withLock { s in s.compactMapValues { $0.position } }
     }
 
+    /// The next offset of every partition this reader holds, by split id, for a checkpoint.
+    public func splitPositions() -> [Int: Int64] {
+        var out: [Int: Int64] = [:]
+        for st in parts.values { if let p = st.position { out[st.split] = p } }
+        return out
+    }
+
+    /// Commits a completed checkpoint's offsets of the partitions held here to the consumer group
+    /// (asynchronously: for outside lag monitoring; restores read the checkpoint, not the group).
+    public func commit(_ positions: [Int: Int64]) {
+        let mine = parts.compactMap { tp, st in positions[st.split].map { (tp, $0) } }
+        guard !mine.isEmpty else { return }
+        let list = rd_kafka_topic_partition_list_new(Int32(mine.count))!
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for (tp, offset) in mine { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition).pointee.offset = offset }
+        let err = rd_kafka_commit(client.handle, list, 1)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR, err != RD_KAFKA_RESP_ERR__NO_OFFSET {
+            logLoudly("kafka: committing checkpoint offsets failed: \(rdKafkaErrorText(err))")
+        }
+    }
+
     /// Leaves the group; positions of held partitions pass to whichever reader gets them next.
     public func close() {
         guard !closed else { return }

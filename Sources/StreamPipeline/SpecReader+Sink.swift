@@ -221,7 +221,7 @@ extension SpecReader {
 
     func readCheckpoints(_ node: Node) -> CheckpointSpec? {
         guard let e = checker.mapping(node, "checkpoints", allowed: ["dir", "retain"]) else { return nil }
-        var spec = CheckpointSpec()
+        var spec = CheckpointSpec(enabled: true)
         if let n = e["dir"], let d = checker.name(n, "checkpoints.dir") { spec.dir = d }
         if let n = e["retain"], let r = checker.int(n, "checkpoints.retain", min: 1, max: Bounds.retainedCheckpoints) {
             spec.retain = r

@@ -13,6 +13,10 @@ public final class JobAssembly {
     public let embedded: EmbeddedBroker?
     public let state: any KeyedStateBackend
     public let plan: JobPlan
+    /// The sink's connector (it publishes what checkpoints staged).
+    public let sink: any SinkConnector
+    /// The source's connector.
+    public let source: any SourceConnector
     /// Where the output goes, for the summary.
     public let outputDescription: String
     public let sinkTotals = SinkTotals()
@@ -89,6 +93,7 @@ public final class JobAssembly {
 
         // The schema reaching the sink is the last stage's output; plan once with a placeholder sink to learn it.
         let sink: any SinkConnector
+        self.source = source
         var sinkPartitioning: Partitioning? = nil
         switch spec.sink.kind {
         case .stdout(let format):
@@ -109,6 +114,7 @@ public final class JobAssembly {
         }
 
         embedded = embeddedBroker
+        self.sink = sink
         switch spec.state.backend {
         case .memory: state = MemoryStateBackend()
         case .rocksdb:
@@ -171,13 +177,18 @@ public struct EmbeddedFill: Sendable {
 /// Fills a topic with generated orders as JSON, keyed by order id (so each shop spreads over every
 /// partition, the hard case for event time).
 public enum OrdersFiller {
+    /// The orders `--generate N` produces: 500 skewed shops, one order every 2.6 s of event time (a million
+    /// orders span 30 days), up to 3 s out of order.
+    public static func spec(rows: Int) -> GeneratorSpec {
+        GeneratorSpec(
+            seed: 2026, rows: rows, keys: 500, skew: 1.1, disorderMs: 3_000, startTime: 1_795_000_000_000,
+            stepMs: 2_600, splits: 1)
+    }
+
     public static func fill(broker: EmbeddedBroker, topic: String, rows: Int, partitions: Int) throws(StreamError)
         -> Int
     {
-        let gen = GeneratorSource(
-            spec: GeneratorSpec(
-                seed: 2026, rows: rows, keys: 500, skew: 1.1, disorderMs: 3_000,
-                startTime: 1_795_000_000_000, stepMs: 5, splits: 1))
+        let gen = GeneratorSource(spec: spec(rows: rows))
         let schema = Schema(GeneratorSource.fields)
         let encoder = JSONRowEncoder(schema: schema)
         // Generated orders encode to at most ~125 bytes with framing and key: refuse before producing what the

@@ -1,3 +1,5 @@
+import Foundation
+import StreamControl
 import StreamCore
 import StreamKafka
 import StreamOps
@@ -24,6 +26,12 @@ public struct RunOptions: Sendable {
     public var bindArenas: Bool
     /// How often the supervisor looks at the job, milliseconds.
     public var superviseEveryMs: Int
+    /// Copy the last checkpoint, self-contained, to this directory when the run ends.
+    public var savepointOnExit: String?
+    /// Start from the savepoint in this directory instead of the latest checkpoint.
+    public var fromSavepoint: String?
+    /// Restarts inside the process after a failure (each resumes from the latest checkpoint).
+    public var restart = RestartPolicy()
 
     public init(
         maxRecords: Int? = nil, bound: SourceBound = .unbounded, maxDurationMs: Int64? = nil,
@@ -37,6 +45,32 @@ public struct RunOptions: Sendable {
         self.progress = progress
         self.bindArenas = bindArenas
         self.superviseEveryMs = superviseEveryMs
+    }
+}
+
+/// How often and how soon a failed job is started again inside the process. A restart resumes from the
+/// latest checkpoint; configuration errors are never retried.
+public struct RestartPolicy: Sendable, Hashable {
+    /// Restarts allowed after the first start; 0 means none.
+    public var maxAttempts: Int
+    /// Wait before the first restart.
+    public var delayMs: Int64
+    /// Each further wait is this many times the last (1: fixed delay), up to `maxDelayMs`.
+    public var backoff: Double
+    public var maxDelayMs: Int64
+
+    public init(maxAttempts: Int = 0, delayMs: Int64 = 1_000, backoff: Double = 2, maxDelayMs: Int64 = 60_000) {
+        self.maxAttempts = maxAttempts
+        self.delayMs = delayMs
+        self.backoff = backoff
+        self.maxDelayMs = maxDelayMs
+    }
+
+    /// The wait before restart number `attempt` (1-based).
+    public func delay(before attempt: Int) -> Int64 {
+        var d = Double(delayMs)
+        for _ in 1..<max(1, attempt) { d *= backoff }
+        return min(maxDelayMs, Int64(d))
     }
 }
 
@@ -66,6 +100,7 @@ public final class JobRunner: @unchecked Sendable {
         var assembly: JobAssembly
         var job: Job
         var startedNs: UInt64
+        var coordinator: CheckpointCoordinator?
     }
     // Guards `current`; the runner is driven from one thread, but stop requests and snapshots may come
     // from others (a signal watcher, a control endpoint).
@@ -91,11 +126,40 @@ public final class JobRunner: @unchecked Sendable {
     /// The parts of the running (or last) job.
     public var assembly: JobAssembly? { lock.withLock { _ in current?.assembly } }
 
-    /// Assembles the parts and starts every worker. Logs where things are.
+    /// The checkpoints of the pipeline, when its file asks for them.
+    public var checkpointStore: CheckpointStore? {
+        spec.checkpoints.enabled ? CheckpointStore(root: spec.checkpoints.dir) : nil
+    }
+
+    /// Assembles the parts — resuming from the latest valid checkpoint when there is one — and starts
+    /// every worker. Logs where things are.
     public func start() throws(StreamError) {
         precondition(job.map(\.isFinished) ?? true, "start() while the job runs")
         stopAsked.store(false, ordering: .relaxed)
         let startedNs = clock.monotonicNs()
+        var store = checkpointStore
+        // A savepoint is restored from its own directory; new checkpoints go to checkpoints.dir as usual.
+        let source = options.fromSavepoint.map { CheckpointStore(root: $0) } ?? store
+        let restored = source?.latestValid()
+        if let dir = options.fromSavepoint, restored == nil {
+            throw StreamError(.checkpoint, "--from-savepoint \(dir): no valid savepoint there (see above)")
+        }
+        if let store, options.fromSavepoint == nil, restored == nil, !store.ids().isEmpty {
+            throw StreamError(
+                .checkpoint,
+                "no checkpoint in \(store.root) can be restored (see above); restore one by hand, or run with --fresh "
+                    + "to discard them and start over")
+        }
+        if let store, spec.state.backend == .rocksdb {
+            if let restored, let source {
+                try Self.replaceState(in: spec.state.dir, with: restored, from: source)
+            } else if try Self.clearState(in: spec.state.dir) > 0 {
+                // Without a checkpoint nothing of it was committed: the input is read again from the start.
+                RunLog.write(
+                    "checkpoint: no checkpoint in \(store.root) yet: discarded the state in \(spec.state.dir) that "
+                        + "none accounts for")
+            }
+        }
         let assembly = try JobAssembly(
             spec: spec, profile: profile, embeddedFill: options.embeddedFill, clock: clock, broker: broker,
             bound: options.bound)
@@ -115,13 +179,48 @@ public final class JobRunner: @unchecked Sendable {
             try? assembly.state.close()
             throw error
         }
+        var checkpointing: JobCheckpointing?
+        if let store {
+            if !assembly.source.resumable {
+                RunLog.write(
+                    "warning: checkpoints are off: this source cannot resume from a position (a file source "
+                        + "reads its files again on every run)")
+            } else {
+                do throws(StreamError) {
+                    if let restored, let source, let memory = assembly.state as? MemoryStateBackend {
+                        let dir = store.stagingDirectory + "/restore-\(restored.id)"
+                        try? FileManager.default.removeItem(atPath: dir)
+                        try source.restoreState(restored, into: dir)
+                        try memory.restore(from: dir)
+                        try? FileManager.default.removeItem(atPath: dir)
+                    }
+                    // Publishes what the restored checkpoint staged; discards anything staged after it.
+                    try assembly.sink.recover(committing: restored?.pending ?? [])
+                } catch {
+                    try? assembly.state.close()
+                    throw error
+                }
+                checkpointing = JobCheckpointing(stagingDirectory: store.stagingDirectory, restored: restored?.progress)
+                if let restored, let source {
+                    RunLog.write(
+                        "checkpoint: resuming from \(restored.savepoint ? "savepoint" : "checkpoint") \(restored.id) in "
+                            + "\(source.directory(of: restored.id))"
+                            + (restored.finished ? " (its input had ended)" : ""))
+                }
+            }
+        }
         let job = Job(
             plan: assembly.plan, clock: clock, badRecords: badRecords,
             limits: RunLimits(maxRecords: options.maxRecords, bound: options.bound), state: assembly.state,
-            onWorkerStart: onWorkerStart)
+            checkpointing: checkpointing, onWorkerStart: onWorkerStart)
+        let coordinator = checkpointing.map { _ in
+            CheckpointCoordinator(
+                store: store!, job: job, sink: assembly.sink, spec: spec, clock: clock,
+                backend: spec.state.backend.rawValue, restoredFrom: restored?.id)
+        }
         lock.withLock { _ in
             broker = assembly.embedded
-            current = Current(assembly: assembly, job: job, startedNs: startedNs)
+            current = Current(assembly: assembly, job: job, startedNs: startedNs, coordinator: coordinator)
         }
         starts += 1
         RunLog.write("running \(spec.name) with profile \(profile.name) (parallelism \(profile.parallelism))")
@@ -149,28 +248,47 @@ public final class JobRunner: @unchecked Sendable {
             preconditionFailure("wait() before start()")
         }
         let job = run.job
+        let coordinator = run.coordinator
         let reporter = ProgressReporter(job: job, enabled: options.progress)
         var timedOut = false
-        while !job.isFinished {
-            usleep(UInt32(options.superviseEveryMs) * 1000)
-            if shouldStop(), !job.isStopRequested {
-                RunLog.write("stopping: draining what was read (signal again to exit at once)")
+        // With checkpoints a stop takes a final checkpoint: what is still open stays in state, not in the output.
+        func stop(_ why: String) {
+            if let coordinator {
+                RunLog.write("\(why): taking a final checkpoint (signal again to exit at once)")
+                coordinator.stopWithFinalCheckpoint()
+            } else {
+                RunLog.write("\(why): draining what was read (signal again to exit at once)")
                 run.assembly.earlyStop.raise()
                 job.requestStop()
             }
+        }
+        while !job.isFinished {
+            usleep(UInt32(options.superviseEveryMs) * 1000)
+            if shouldStop(), !job.isStopRequested { stop("stopping") }
             if let deadline = options.maxDurationMs, !timedOut,
                 Int64((clock.monotonicNs() &- run.startedNs) / 1_000_000) >= deadline
             {
                 timedOut = true
-                RunLog.write("--max-duration reached: stopping")
-                run.assembly.earlyStop.raise()
-                job.requestStop()
+                stop("--max-duration reached")
             }
+            if let coordinator, options.bound == .caughtUp || options.maxRecords != nil, !coordinator.finalRequested,
+                job.sourcesCaughtUp
+            {
+                coordinator.stopWithFinalCheckpoint()
+            }
+            do throws(StreamError) { try coordinator?.tick() } catch { job.fail(error) }
             reporter.tick()
         }
         reporter.finish()
         var failure: StreamError?
         do { try job.wait() } catch { failure = error }
+        do throws(StreamError) { try coordinator?.jobEnded(failed: failure != nil) } catch { failure = failure ?? error }
+        if let dir = options.savepointOnExit, failure == nil, let coordinator, let id = coordinator.stats.lastId {
+            do throws(StreamError) {
+                try coordinator.store.exportSavepoint(id, to: dir)
+                RunLog.write("savepoint: checkpoint \(id) copied to \(dir) (restore with --from-savepoint \(dir))")
+            } catch { failure = error }
+        }
         do { try run.assembly.state.close() } catch { failure = failure ?? error }
 
         let snapshot = job.snapshot()
@@ -182,10 +300,11 @@ public final class JobRunner: @unchecked Sendable {
         if let failure, failure.isStdoutClosed { status = "ok" }
         var summary = RunSummary(
             pipeline: spec.name, status: status,
-            error: failure?.message, profile: profile.name, snapshot: snapshot, lagLeft: lagLeft,
+            error: status == "ok" ? nil : failure?.message, profile: profile.name, snapshot: snapshot, lagLeft: lagLeft,
             badRecords: job.badRecordCount, durationMs: Int64((clock.monotonicNs() &- run.startedNs) / 1_000_000),
             output: run.assembly.outputDescription, peakRSS: ProcessMemory.peakResidentBytes())
         if run.assembly.earlyStop.isRaised, case .file = spec.sink.kind { summary.partialOutput = true }
+        summary.checkpoints = coordinator?.stats
         return RunOutcome(summary: summary, failure: failure, stillBehind: stillBehind, tooLate: tooLate)
     }
 
@@ -201,6 +320,29 @@ public final class JobRunner: @unchecked Sendable {
             output: run.assembly.outputDescription, peakRSS: ProcessMemory.peakResidentBytes())
     }
 
+    /// Empties `directory` (but for the lock file) and puts the checkpoint's state files there.
+    static func replaceState(
+        in directory: String, with manifest: CheckpointManifest, from store: CheckpointStore
+    ) throws(StreamError) {
+        try clearState(in: directory)
+        try store.restoreState(manifest, into: directory)
+    }
+
+    /// Removes everything in `directory` but the lock file; returns how many entries went.
+    @discardableResult
+    static func clearState(in directory: String) throws(StreamError) -> Int {
+        let fm = FileManager.default
+        guard let names = try? fm.contentsOfDirectory(atPath: directory) else { return 0 }
+        var removed = 0
+        for n in names where n != StateDirectoryLock.fileName && n != ControlFile.fileName {
+            do { try fm.removeItem(atPath: directory + "/" + n) } catch {
+                throw StreamError(.state, "cannot clear \(directory): \(error.localizedDescription)")
+            }
+            removed += 1
+        }
+        return removed
+    }
+
     /// Starts the job again with fresh parts (state reopened from its directory), after it ended or failed.
     /// The embedded broker of the first start is kept, with its data.
     public func restart() throws(StreamError) {
@@ -210,6 +352,31 @@ public final class JobRunner: @unchecked Sendable {
         }
         try start()
     }
+
+    /// Start, supervise and wait — and after a failure that is not a configuration error, wait as the
+    /// restart policy says and start again from the latest checkpoint, up to its attempts. The outcome is
+    /// that of the last start; `restarts` counts the restarts taken.
+    public func runWithRestarts(
+        shouldStop: () -> Bool = { false }, sleepMs: (Int64) -> Void = { usleep(UInt32(min($0, 4_000_000)) * 1000) }
+    ) throws(StreamError) -> RunOutcome {
+        var outcome = try run(shouldStop: shouldStop)
+        var attempt = 0
+        while let failure = outcome.failure, failure.kind != .config, !failure.isStdoutClosed,
+            attempt < options.restart.maxAttempts, !shouldStop()
+        {
+            attempt += 1
+            let wait = options.restart.delay(before: attempt)
+            RunLog.write(
+                "restart \(attempt) of \(options.restart.maxAttempts) in \(wait) ms after: \(failure.message)")
+            sleepMs(wait)
+            restarts += 1
+            outcome = try run(shouldStop: shouldStop)
+        }
+        return outcome
+    }
+
+    /// Restarts taken by `runWithRestarts`.
+    public private(set) var restarts = 0
 
     /// Start, supervise and wait in one call.
     public func run(shouldStop: () -> Bool = { false }) throws(StreamError) -> RunOutcome {

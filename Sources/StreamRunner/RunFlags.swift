@@ -60,11 +60,29 @@ enum RunFlags {
         if r.leftovers == .append, !hasAppendableOutput(spec) {
             RunLog.write("warning: --append has no effect: this pipeline writes no file output")
         }
-        return RunOptions(
+        if (r.savepointOnExit != nil || r.fromSavepoint != nil) && !spec.checkpoints.enabled {
+            throw FlagError(
+                "--savepoint-on-exit and --from-savepoint need checkpoints: add a `checkpoints:` section "
+                    + "(with its `dir`) to the pipeline")
+        }
+        var options = RunOptions(
             maxRecords: r.maxRecords, bound: bound, maxDurationMs: deadlineMs,
             embeddedFill: EmbeddedFill(
                 partitions: r.partitions ?? 8, generateRows: r.generate, loadFile: r.load, keyField: r.loadKey),
             progress: r.progress)
+        if let n = r.restarts {
+            guard n >= 0, n <= 1_000 else { throw FlagError("--restarts takes 0…1000, not \(n)") }
+            options.restart.maxAttempts = n
+        }
+        if let d = r.restartDelay {
+            guard let ms = Durations.parseMs(d), ms >= 0 else {
+                throw FlagError("--restart-delay `\(d)` is not a duration (e.g. 500ms, 5s)")
+            }
+            options.restart.delayMs = ms
+        }
+        options.savepointOnExit = r.savepointOnExit
+        options.fromSavepoint = r.fromSavepoint
+        return options
     }
 
     static func sourceName(_ spec: PipelineSpec) -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import StreamControl
 import StreamCore
 import StreamSinks
 
@@ -37,10 +38,14 @@ public struct PreflightFailure: Error, Sendable {
 public struct RunPreflight: Sendable {
     public let spec: PipelineSpec
     public let policy: LeftoverPolicy
+    /// A checkpoint will be restored: state and output found are the job's own (the restore replaces the
+    /// state and settles the staged output).
+    public let resuming: Bool
 
-    public init(spec: PipelineSpec, policy: LeftoverPolicy) {
+    public init(spec: PipelineSpec, policy: LeftoverPolicy, resuming: Bool = false) {
         self.spec = spec
         self.policy = policy
+        self.resuming = resuming
     }
 
     /// Runs every check; the returned lock (nil for the memory backend) must be kept for the whole run.
@@ -62,9 +67,17 @@ public struct RunPreflight: Sendable {
                 case .io(let text): throw PreflightFailure(kind: .io, message: text)
                 }
             }
-            try checkState(dir, log: log)
+            if !resuming { try checkState(dir, log: log) }
         }
-        try checkOutputs(log: log)
+        if resuming {
+            if case .file(let f) = spec.sink.kind {
+                do throws(StreamError) { try OutputDirectory.checkWritable(f.path) } catch {
+                    throw PreflightFailure(kind: .io, message: error.message)
+                }
+            }
+        } else {
+            try checkOutputs(log: log)
+        }
         return lock
     }
 
@@ -72,7 +85,7 @@ public struct RunPreflight: Sendable {
     static func stateEntries(_ dir: String) throws(PreflightFailure) -> [String] {
         do {
             return try FileManager.default.contentsOfDirectory(atPath: dir)
-                .filter { $0 != StateDirectoryLock.fileName }.sorted()
+                .filter { $0 != StateDirectoryLock.fileName && $0 != ControlFile.fileName }.sorted()
         } catch {
             throw PreflightFailure(
                 kind: .io, message: "cannot read state directory \(dir): \(error.localizedDescription)")

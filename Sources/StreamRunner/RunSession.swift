@@ -29,6 +29,14 @@ public struct RunRequest: Sendable {
     /// `--heap-profile-dir` and `--heap-profile-interval`.
     public var heapProfileDir: String?
     public var heapProfileInterval: String?
+    /// `--savepoint-on-exit DIR`: a self-contained copy of the final checkpoint.
+    public var savepointOnExit: String?
+    /// `--from-savepoint DIR`: start from that savepoint instead of the latest checkpoint.
+    public var fromSavepoint: String?
+    /// `--restarts N`: restarts after a failure, each from the latest checkpoint.
+    public var restarts: Int?
+    /// `--restart-delay D`: the first restart's wait (doubling after each, up to a minute).
+    public var restartDelay: String?
 
     public init(file: String) {
         self.file = file
@@ -128,9 +136,24 @@ public struct RunSession {
                     + "the job stays on \(profile.name)")
         }
 
+        // A pipeline with checkpoints resumes from its latest one: what an earlier run left in state.dir and
+        // under the output path is then this job's own state and committed output, restored, not refused.
+        var resuming = false
+        if spec.checkpoints.enabled {
+            let store = CheckpointStore(root: spec.checkpoints.dir)
+            if request.leftovers == .fresh {
+                do throws(StreamError) { try store.removeAll() } catch { return early(.failed(.checkpoint), error.message) }
+                RunLog.write("checkpoint: --fresh removed the checkpoints in \(store.root)")
+            } else {
+                // No checkpoint yet: nothing was committed, so the state found is unaccounted work the runner
+                // discards; with one, the runner restores it.
+                resuming = true
+            }
+        }
+
         let lock: StateDirectoryLock?
         do throws(PreflightFailure) {
-            lock = try RunPreflight(spec: spec, policy: request.leftovers).prepare()
+            lock = try RunPreflight(spec: spec, policy: request.leftovers, resuming: resuming).prepare()
         } catch {
             let result: RunResult
             switch error.kind {
@@ -147,19 +170,19 @@ public struct RunSession {
         do throws(FlagError) { controlSetup = try RunFlags.control(request) } catch {
             return early(.config, error.message)
         }
-        let runner = JobRunner(spec: spec, profile: profile, options: options)
-        do throws(StreamError) { try runner.start() } catch {
-            return early(error.kind == .config ? .config : .failed(error.kind), error.message)
+        let disk = spec.state.backend == .rocksdb ? DiskSpaceWatch(directory: spec.state.dir) : nil
+        if let short = disk?.shortage(minimum: DiskSpaceWatch.startMinimum, starting: true) {
+            return early(.failed(short.kind), short.message)
         }
+        let runner = JobRunner(spec: spec, profile: profile, options: options)
+        // Up before the job starts, so it answers (with an empty job) while the parts are assembled.
         let control = RunControl(runner: runner, heapProfiles: controlSetup.1)
         do throws(ControlError) { try control.start(address: controlSetup.0) } catch {
-            runner.requestStop()
-            _ = runner.wait()
             return early(.config, error.message)
         }
         defer { control.stop() }
         let signals = self.signals
-        let outcome = runner.wait(shouldStop: {
+        let shouldStop = {
             control.tick()
             if signals() >= 2 {
                 RunLog.write(
@@ -169,8 +192,17 @@ public struct RunSession {
                     .emit(to: request.summaryFile)
                 exitNow(.interrupted)
             }
+            if let short = disk?.shortage(minimum: DiskSpaceWatch.runMinimum, starting: false),
+                let job = runner.job, !job.isFinished
+            {
+                job.fail(short)
+            }
             return signals() > 0
-        })
+        }
+        let outcome: RunOutcome
+        do throws(StreamError) { outcome = try runner.runWithRestarts(shouldStop: shouldStop) } catch {
+            return early(error.kind == .config ? .config : .failed(error.kind), error.message)
+        }
         outcome.summary.emit(to: request.summaryFile)
         if let failure = outcome.failure {
             if failure.isStdoutClosed { return .ok }

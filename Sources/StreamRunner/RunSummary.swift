@@ -16,6 +16,8 @@ public struct RunSummary: Sendable {
     public var peakRSS: Int
     /// The run was stopped early and the file sink committed `_partial-part-*` files.
     public var partialOutput = false
+    /// Checkpoints taken (and the one resumed from), when the pipeline has them.
+    public var checkpoints: CheckpointStats?
 
     public init(
         pipeline: String, status: String, error: String?, profile: String, snapshot: JobSnapshot?, lagLeft: Int64,
@@ -46,14 +48,33 @@ public struct RunSummary: Sendable {
             ("late_rows", String(late)), ("bad_records", String(badRecords)), ("lag_left", String(lagLeft)),
             ("duration_ms", String(durationMs)), ("profile", JSONText.quote(profile)), ("profile_switches", "0"),
             ("output", JSONText.quote(output)), ("peak_rss_bytes", String(peakRSS)),
+            ("stage_busy_ms", stageBusy),
         ]
         if partialOutput { fields.append(("partial_output", "true")) }
+        if let c = checkpoints {
+            fields.append(("checkpoints_completed", String(c.completed)))
+            fields.append(("checkpoints_failed", String(c.failed)))
+            if let id = c.lastId { fields.append(("last_checkpoint", String(id))) }
+            if let ms = c.lastPauseMs { fields.append(("last_checkpoint_pause_ms", String(ms))) }
+            fields.append(("restored_from", c.restoredFrom.map(String.init) ?? "null"))
+        }
         if let error { fields.append(("error", JSONText.quote(error))) }
         return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
     }
 }
 
 extension RunSummary {
+    /// Busy milliseconds per stage, in stage order: which stage limited the run.
+    var stageBusy: String {
+        var order: [String] = []
+        var busy: [String: Int64] = [:]
+        for w in snapshot?.workers ?? [] {
+            if busy[w.stage] == nil { order.append(w.stage) }
+            busy[w.stage, default: 0] += w.busyNs / 1_000_000
+        }
+        return "{" + order.map { "\(JSONText.quote($0)):\(busy[$0]!)" }.joined(separator: ",") + "}"
+    }
+
     /// The summary of a run that ended before its job started (a configuration error, a held lock, state
     /// or output left by an earlier run): cron jobs read one line whatever happened.
     public static func notStarted(

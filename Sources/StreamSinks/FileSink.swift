@@ -1,6 +1,10 @@
 import StreamCore
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Knobs of the file sink's rolling and buffering that the pipeline file does not set.
 public struct FileSinkOptions: Sendable, Hashable {
     /// A part file open this long is rolled.
@@ -59,6 +63,34 @@ public struct FileSinkConnector: SinkConnector {
         return FileSinkWriter(
             spec: spec, options: options, context: context, template: template, earlyStop: earlyStop)
     }
+
+    /// Part files stay hidden until the checkpoint they belong to completes.
+    public var isTransactional: Bool { true }
+
+    /// Publishes staged parts: renames each to its final name (already there: a repeat after a restore).
+    public func commit(_ pending: [PendingOutput]) throws(StreamError) {
+        var directories: Set<String> = []
+        for p in pending {
+            if POSIX.exists(p.staged) {
+                if rename(p.staged, p.final) != 0 {
+                    throw StreamError(
+                        .sink, "cannot publish \(p.staged) as \(p.final): \(POSIX.errorText(errno))")
+                }
+            } else if !POSIX.exists(p.final) {
+                throw StreamError(
+                    .sink, "part \(p.final) of a completed checkpoint is missing (neither it nor \(p.staged) exists)")
+            }
+            directories.insert(String(p.final[..<(p.final.lastIndex(of: "/") ?? p.final.endIndex)]))
+        }
+        for d in directories { POSIX.syncDirectory(d) }
+    }
+
+    /// Restoring a checkpoint: publishes its staged parts, then removes every other staged or half-written
+    /// part under the sink's path (written after that checkpoint, or by a run that died).
+    public func recover(committing pending: [PendingOutput]) throws(StreamError) {
+        try commit(pending)
+        _ = try OutputDirectory.removeStaleInProgress(under: spec.path)
+    }
 }
 
 final class FileSinkWriter: SinkWriter {
@@ -67,6 +99,9 @@ final class FileSinkWriter: SinkWriter {
     private let options: FileSinkOptions
     private let worker: Int
     private let workers: Int
+    /// Checkpoints are on: closed parts wait, staged, for their checkpoint instead of being published.
+    private let transactional: Bool
+    private var staged: [PendingOutput] = []
     private var maxOpen: Int
     private let clock: any StreamClock
     private let encoder: RowEncoder
@@ -93,6 +128,7 @@ final class FileSinkWriter: SinkWriter {
         self.options = options
         worker = context.worker
         workers = context.workers
+        transactional = context.transactional
         maxOpen = max(1, context.profile.sinkMaxOpen)
         clock = context.clock
         encoder = RowEncoder(format: spec.format, schema: context.schema)
@@ -135,10 +171,26 @@ final class FileSinkWriter: SinkWriter {
         try rollExpired(now: clock.nowMs())
     }
 
-    /// Commits every open part.
+    /// Checkpoint barrier: closes (fsyncs) every open part and hands over every part staged since the last
+    /// barrier, to be published when the checkpoint completes.
+    func prepare(checkpoint: Int64) throws(StreamError) -> [PendingOutput] {
+        guard transactional else {
+            try flush()
+            return []
+        }
+        for part in open.values.sorted(by: { $0.lastUse < $1.lastUse }) { try commit(part) }
+        defer { staged.removeAll() }
+        return staged
+    }
+
+    /// The input ended: publishes every open part (and parts staged since the last barrier).
     func close() throws(StreamError) {
         guard !closed else { return }
         for part in open.values.sorted(by: { $0.lastUse < $1.lastUse }) { try commit(part) }
+        for p in staged where rename(p.staged, p.final) != 0 {
+            throw StreamError(.sink, "cannot publish \(p.staged) as \(p.final): \(POSIX.errorText(errno))")
+        }
+        staged.removeAll()
         closed = true
     }
 
@@ -192,10 +244,15 @@ final class FileSinkWriter: SinkWriter {
         counters.bytes.add(Int64(n), ordering: .relaxed)
     }
 
+    /// Closes `part`: published at once, or (checkpoints on) fsynced and staged for the next barrier.
     private func commit(_ part: PartFile) throws(StreamError) {
-        let n = try part.finish(sync: options.syncOnCommit)
+        let n = try part.finish(sync: options.syncOnCommit || transactional)
         counters.bytes.add(Int64(n), ordering: .relaxed)
-        try part.commit(partial: earlyStop.isRaised)
+        if transactional {
+            staged.append(PendingOutput(staged: part.inProgressPath, final: part.finalPath))
+        } else {
+            try part.commit(partial: earlyStop.isRaised)
+        }
         open[part.bucket] = nil
         if current === part { current = nil }
         counters.filesCommitted.add(1, ordering: .relaxed)

@@ -32,6 +32,14 @@ enum POSIX {
 
     static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
+    /// fsyncs a directory so renames in it survive a crash (best effort: some filesystems refuse).
+    static func syncDirectory(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = fsync(fd)
+        _ = closeDescriptor(fd)
+    }
+
     /// `mkdir -p`: creates `path` and its missing parents.
     static func makeDirectories(_ path: String) throws(StreamErrorText) {
         var current = path.hasPrefix("/") ? "/" : ""

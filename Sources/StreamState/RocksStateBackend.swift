@@ -78,6 +78,23 @@ public final class RocksStateBackend: KeyedStateBackend, @unchecked Sendable {
     /// Writes the memtables to SST files (e.g. before a checkpoint or to measure the block cache).
     public func flush() throws(StreamError) { try database.flush() }
 
+    /// A hard-link checkpoint of every column family into `directory` (created; must not exist yet).
+    public func snapshot(into directory: String) throws(StreamError) -> [String] {
+        let parent = (directory as NSString).deletingLastPathComponent
+        do {
+            try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+            if FileManager.default.fileExists(atPath: directory) { try FileManager.default.removeItem(atPath: directory) }
+        } catch {
+            throw StreamError(.checkpoint, "cannot prepare \(directory): \(error.localizedDescription)")
+        }
+        try database.checkpoint(into: directory)
+        do {
+            return try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        } catch {
+            throw StreamError(.checkpoint, "cannot list \(directory): \(error.localizedDescription)")
+        }
+    }
+
     /// Closes the database: the WAL already holds every write. Tables must not be used afterwards.
     public func close() throws(StreamError) { database.close() }
 }

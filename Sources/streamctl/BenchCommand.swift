@@ -33,8 +33,8 @@ struct PipelineBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "micro-pipeline",
         abstract:
-            "Micro-benchmark of the runtime: generator (1,000 shops, 1 ms apart) → key_by → 1-hour windows → null sink. "
-            + "Not the orders job: see bench/orders.sh for that.")
+            "Micro-benchmark of the runtime: generator (1,000 shops, 1 ms apart) → key_by → 1-hour windows "
+            + "→ null sink. Not the orders job: see bench/orders.sh for that.")
     @Option var rows: Int = 5_000_000
     @Option var parallelism: Int = 1
     @Option(help: "memory or rocksdb") var state: String = "memory"

@@ -83,6 +83,17 @@ struct Run: ParsableCommand {
 
     @Option(help: "With --heap-profile-dir: also write a profile this often (e.g. 10m).")
     var heapProfileInterval: String?
+    @Option(help: "After a failure, start again this many times, each from the latest checkpoint (default 0).")
+    var restarts: Int?
+
+    @Option(help: "Wait before the first restart (doubling after each, up to 1m); default 1s.")
+    var restartDelay: String?
+
+    @Option(help: "When the run ends, copy its last checkpoint, self-contained, to this directory.")
+    var savepointOnExit: String?
+
+    @Option(help: "Start from the savepoint in this directory (any parallelism) instead of the latest checkpoint.")
+    var fromSavepoint: String?
 
     func validate() throws {
         if fresh && append { throw ValidationError("--fresh and --append exclude each other: pick one") }
@@ -110,6 +121,10 @@ struct Run: ParsableCommand {
         request.http = http
         request.heapProfileDir = heapProfileDir
         request.heapProfileInterval = heapProfileInterval
+        request.savepointOnExit = savepointOnExit
+        request.restarts = restarts
+        request.restartDelay = restartDelay
+        request.fromSavepoint = fromSavepoint
         let session = RunSession(
             request: request, signals: { Int(StopSignals.count) },
             exitNow: { result in

@@ -31,6 +31,13 @@ enum StopSignals {
         sigaddset(&stops, SIGTERM)
         pthread_sigmask(SIG_UNBLOCK, &stops, nil)
         signal(SIGPIPE, SIG_IGN)
+        // A parent that spawned us from a thread with signals blocked (libdispatch workers block them all)
+        // passes that mask on; unblock the two we act on, or a stop request would stay pending forever.
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        sigaddset(&mask, SIGINT)
+        sigaddset(&mask, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &mask, nil)
     }
 
     static var requested: Bool { count > 0 }

@@ -84,13 +84,13 @@ final class DevBroker {
     /// The bootstrap address, once the broker is ready.
     private(set) var bootstrap: String?
 
-    init(topic: String, in dir: URL, lifetime: Int = 120) throws {
+    init(topic: String, in dir: URL, lifetime: Int = 120, extra: [String] = []) throws {
         addressFile = dir.appendingPathComponent("broker-\(UUID().uuidString).addr")
         process.executableURL = URL(fileURLWithPath: streamctl)
         process.arguments = [
             "dev-broker", "--topic", topic, "--address-file", addressFile.path,
             "--exit-after", String(lifetime),
-        ]
+        ] + extra
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -40,7 +40,8 @@ import Testing
 
     /// Runs `phases` with `parallelisms[i]` workers in phase i; rows reach the worker owning their key group.
     static func run(
-        parallelisms: [Int], _ make: (_ table: any KeyedStateTable, _ range: Range<Int>) throws -> any KeyedStreamOperator
+        parallelisms: [Int],
+        _ make: (_ table: any KeyedStateTable, _ range: Range<Int>) throws -> any KeyedStreamOperator
     ) throws -> [String] {
         let table = try MemoryStateBackend().table(named: "op")
         var ops: [any KeyedStreamOperator] = []

@@ -34,9 +34,24 @@ import Testing
         #expect(error?.message.contains("would overflow the embedded broker's retention") == true)
         #expect(error?.message.contains("6000 rows") == true, "\(error?.message ?? "")")
         #expect(error?.message.contains("at most 5242880 bytes") == true)
-        #expect(error?.message.contains("use more partitions (at least 4") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("use more partitions (at least 4:") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("`--topic NAME:N` on `dev-broker`") == true)
         let output = try kcat(["-C", "-b", broker.bootstrapServers, "-t", "big", "-e", "-q", "-f", "%o\\n"])
         #expect(output.isEmpty, "nothing was produced")
+    }
+
+    @Test func loadRefusesAMessageTooBigForAnyPartitionCountAsTooBig() throws {
+        let broker = try EmbeddedBroker()
+        try broker.createTopic("huge", partitions: 8)
+        let dir = TempDir()
+        let file = dir.write(
+            "huge.jsonl", "{\"id\":1}\n{\"id\":2,\"pad\":\"\(String(repeating: "x", count: 6 << 20))\"}\n")
+        let error = #expect(throws: StreamError.self) {
+            _ = try broker.load(jsonLines: file, topic: "huge", keyField: nil)
+        }
+        #expect(error?.message.contains("record 2 of the file is one message of about") == true)
+        #expect(error?.message.contains("no number of partitions can hold it") == true)
+        #expect(error?.message.contains("at least") == false)
     }
 
     /// Measures the mock cluster's retention through the Kafka protocol: past 5 MiB of record batches

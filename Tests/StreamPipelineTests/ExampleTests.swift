@@ -72,7 +72,7 @@ import Testing
                 == StateSpec(
                     backend: .rocksdb, dir: "./state/orders", memoryBytes: 512 << 20,
                     blockCacheBytes: 256 << 20))
-        #expect(spec.checkpoints == CheckpointSpec(dir: "./checkpoints/orders", retain: 3))
+        #expect(spec.checkpoints == CheckpointSpec(dir: "./checkpoints/orders", retain: 3, enabled: true))
         #expect(spec.profiles.initial == "steady")
         #expect(spec.profiles.overrides["backfill"]?.batchSize == 8192)
         #expect(

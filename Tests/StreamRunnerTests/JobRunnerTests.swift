@@ -101,7 +101,7 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("runner-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         var yaml = generatorYAML(out: dir.path)
-        yaml = yaml.replacingOccurrences(of: "rows: 2000", with: "rows: 0, rate: 1000")
+        yaml = yaml.replacingOccurrences(of: "rows: 2000", with: "rows: unbounded, rate: 1000")
         let spec = try pipeline(yaml)
         let runner = JobRunner(spec: spec, profile: Profile(name: "test"), options: RunOptions(bindArenas: false))
         try runner.start()

@@ -178,3 +178,15 @@ import Testing
         #expect(relaxed.summary.status == "ok")
     }
 }
+
+@Suite struct DiskSpaceWatchTests {
+    @Test func aFilesystemWithLessThanTheReserveFreeIsRefusedWithItsFreeSpaceNamed() throws {
+        let watch = DiskSpaceWatch(directory: FileManager.default.temporaryDirectory.path)
+        let free = try #require(watch.freeBytes())
+        let error = watch.shortage(minimum: free + (1 << 30), starting: true)
+        #expect(error?.kind == .state)
+        #expect(error?.message.contains("MiB free, less than the") == true)
+        #expect(error?.message.contains("cannot start") == true)
+        #expect(watch.shortage(minimum: 0, starting: false) == nil)
+    }
+}

@@ -123,7 +123,8 @@ import Testing
             #expect(short.rows == 10 * 10_000)
             #expect(long.rows == 100 * 10_000)
             #expect(short.perRow <= 2.01, "rocksdb: \(rocks)")
-            #expect(long.perRow <= short.perRow + 0.001, "rocksdb: \(rocks), 10 h \(short.perRow), 100 h \(long.perRow)")
+            #expect(
+                long.perRow <= short.perRow + 0.001, "rocksdb: \(rocks), 10 h \(short.perRow), 100 h \(long.perRow)")
         }
     }
 }

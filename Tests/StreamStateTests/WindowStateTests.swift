@@ -103,7 +103,9 @@ final class RowsSink: SinkConnector, Sendable {
         try rocks.close()
     }
 
-    @Test func openWindowsSurviveARestartAndFireAfterIt() throws {
+    /// Without a write-back buffer every batch reaches the table; with one, the barrier before the stop does.
+    @Test(arguments: [0, 1 << 20])
+    func openWindowsSurviveARestartAndFireAfterIt(bufferBytes: Int) throws {
         let dir = TempDirectory()
         let spec = StateSpec(backend: .rocksdb, dir: dir.sub("db"), memoryBytes: 32 << 20)
         let schema = Schema([Field("shop", .string), Field("ts", .timestamp)])
@@ -112,7 +114,7 @@ final class RowsSink: SinkConnector, Sendable {
             try WindowOperator(
                 key: KeyColumns(indices: [0], schema: schema), timeIndex: 1, kind: .tumbling(sizeMs: 60_000),
                 aggregates: aggs, table: try backend.table(named: "w"), keyGroups: KeyGroups(),
-                ownedKeyGroups: 0..<128, allowedLatenessMs: 0)
+                ownedKeyGroups: 0..<128, allowedLatenessMs: 0, cacheBytes: bufferBytes)
         }
         var out = Output()
         do {
@@ -125,6 +127,7 @@ final class RowsSink: SinkConnector, Sendable {
                         Column(strings: ["a", "a", "b"]),
                         Column(int64s: [1, 2, 3], type: .timestamp),
                     ]), into: &out)
+            try op.onBarrier(Barrier(id: 1), into: &out)
             try first.close()
         }
         let second = try RocksStateBackend(spec: spec)

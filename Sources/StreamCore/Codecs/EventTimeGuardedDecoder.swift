@@ -24,7 +24,10 @@ public struct EventTimeGuardedDecoder: RecordDecoder {
         let column = batch.columns[field]
         guard column.isValid(row) else { return }
         let t = column.int64s[row]
-        let wall = wallClock?.nowMs()
+        // The wall clock only widens the limit, so it is read only for a row beyond the watermark's limit
+        // (or the first one): the common row costs a comparison, not a clock call.
+        let beyondWatermark = guardrail.limit(wallClockMs: nil).map { t > $0 } ?? true
+        let wall = beyondWatermark ? wallClock?.nowMs() : nil
         if guardrail.admit(t, wallClockMs: wall) { return }
         let limit = guardrail.limit(wallClockMs: wall) ?? .max
         for c in batch.columns.indices { batch.columns[c].removeLast() }

@@ -21,6 +21,7 @@ public struct GeneratorSource: SourceConnector {
     }
 
     public var splitCount: Int { max(1, spec.splits) }
+    public var resumable: Bool { true }
 
     /// Rows in split `split`.
     public func rows(inSplit split: Int) -> Int? {
@@ -106,7 +107,8 @@ final class GeneratorReader: SourceReader {
         self.source = source
         self.context = context
         self.splits = splits
-        self.next = Array(repeating: 0, count: splits.count)
+        // A restored checkpoint says where each split resumes.
+        self.next = splits.map { Int(context.restore[$0] ?? 0) }
         self.columnFor = GeneratorSource.fields.map { context.schema.index(of: $0.name) }
         self.startNs = context.clock.monotonicNs()
         self.shopNames = (0..<max(1, source.spec.keys)).map { Array("shop-\($0)".utf8) }
@@ -152,6 +154,12 @@ final class GeneratorReader: SourceReader {
         }
         cursor = (cursor + 1) % splits.count
         return SourcePoll(splits: progress, finished: finishedAll)
+    }
+
+    func splitPositions() -> [Int: Int64] {
+        var out: [Int: Int64] = [:]
+        for (i, split) in splits.enumerated() { out[split] = Int64(next[i]) }
+        return out
     }
 
     @inline(__always)

@@ -12,6 +12,9 @@ public struct SourceContext: Sendable {
     public var badRecords: BadRecordHandler
     /// Stop after this many rows in total across workers (`--max-records`); nil is unbounded.
     public var bounded: SourceBound
+    /// Where to resume, by split (the next position to read), from a restored checkpoint; empty: start as
+    /// the spec says.
+    public var restore: [Int: Int64] = [:]
 
     public init(
         worker: Int, workers: Int, schema: Schema, spec: SourceSpec, profile: Profile,
@@ -39,6 +42,9 @@ public enum SourceBound: Sendable, Hashable {
 public protocol SourceConnector: Sendable {
     /// Splits (partitions, files, generator shards) the source has, when known before opening.
     var splitCount: Int { get }
+    /// Readers report `splitPositions()` and resume from `SourceContext.restore`: checkpoints can hold
+    /// this source's progress.
+    var resumable: Bool { get }
     /// Opens the reader of worker `context.worker` of `context.workers`.
     func openReader(_ context: SourceContext) throws(StreamError) -> any SourceReader
 }
@@ -54,13 +60,25 @@ public protocol SourceReader: AnyObject {
     func lag() -> [Int: Int64]
     /// Other figures for the metrics snapshot (e.g. `data_loss_offsets`).
     func metrics() -> [String: Int64]
+    /// The next position to read of every split this reader holds, for a checkpoint: what the reader was
+    /// opened with in `SourceContext.restore` resumes there. Empty when the source cannot resume.
+    func splitPositions() -> [Int: Int64]
+    /// A checkpoint holding `positions` completed: record them outside (Kafka: the consumer group's
+    /// committed offsets, for lag monitoring). Nothing depends on it for correctness.
+    func commit(_ positions: [Int: Int64])
     func close()
+}
+
+extension SourceConnector {
+    public var resumable: Bool { false }
 }
 
 extension SourceReader {
     public func setPaused(_ paused: Bool) {}
     public func lag() -> [Int: Int64] { [:] }
     public func metrics() -> [String: Int64] { [:] }
+    public func splitPositions() -> [Int: Int64] { [:] }
+    public func commit(_ positions: [Int: Int64]) {}
     public func close() {}
 }
 

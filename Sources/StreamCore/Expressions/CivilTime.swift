@@ -144,7 +144,7 @@ public enum CivilTime {
     }
 
     /// `2026-11-27T10:15:30.123Z` (milliseconds only when non-zero).
-    static func rfc3339(_ ms: Int64) -> String {
+    public static func rfc3339(_ ms: Int64) -> String {
         let t = parts(ms)
         var s = pad(t.year, 4) + "-" + pad(t.month, 2) + "-" + pad(t.day, 2)
         s += "T" + pad(t.hour, 2) + ":" + pad(t.minute, 2) + ":" + pad(t.second, 2)

@@ -1,6 +1,6 @@
 /// A keyed aggregate over all time ("state forever"), emitting each key's updated value once per batch
-/// in which it changed. With a TTL, a key not updated for `ttl` (processing time) starts over and its state
-/// is removed by a periodic sweep.
+/// in which it changed. With a TTL, a key not updated for `ttl` (processing time) starts over, and a timer
+/// (`KeyTimers`, set when the key's expiry moves to a later bucket) removes its state once it expired.
 public final class RunningAggregateOperator: KeyedStreamOperator {
     let key: KeyColumns
     let aggregates: [BoundAggregate]
@@ -11,7 +11,11 @@ public final class RunningAggregateOperator: KeyedStreamOperator {
     let timeIndex: Int?
     public let outputSchema: Schema
     private var ownedKeyGroups: Range<Int>
-    private var lastSweepMs: Int64
+    private var timers: KeyTimers
+    /// Timers of the owned key groups are read from state on first use (the initializer cannot throw).
+    private var timersLoaded = false
+    private var timerEntriesVisited: Int64 = 0
+    private var expired: Int64 = 0
 
     public init(
         key: KeyColumns, aggregates: [BoundAggregate], table: any KeyedStateTable, keyGroups: KeyGroups,
@@ -25,16 +29,17 @@ public final class RunningAggregateOperator: KeyedStreamOperator {
         self.ttlMs = ttlMs
         self.timeIndex = timeIndex
         self.clock = clock
-        self.lastSweepMs = clock.nowMs()
         self.outputSchema = Schema(key.fields + aggregates.map(\.outputField))
+        self.timers = KeyTimers(granularityMs: (ttlMs ?? 0) / KeyTimers.ttlBuckets)
     }
 
     public func process(_ batch: Batch, into out: inout Output) throws(StreamError) {
+        if !timersLoaded, ttlMs != nil { try loadTimers() }
         let hashes = key.hashes(batch)
         var slots = SlotTable(aggregateCount: aggregates.count, expected: 256)
         let times = timeIndex.map { batch.columns[$0] }
         for row in 0..<batch.count {
-            let s = slots.slot(hash: hashes[row], namespace: 0, row: row, batch: batch, key: key)
+            let s = slots.slot(hash: hashes[row], namespace: KeyTimers.stateNamespace, row: row, batch: batch, key: key)
             let t = times.map { $0.isValid(row) ? $0.int64s[row] : 0 } ?? Int64(row)
             for a in aggregates.indices { aggregates[a].update(&slots.accumulators[s][a], batch, row: row, ts: t) }
         }
@@ -47,40 +52,66 @@ public final class RunningAggregateOperator: KeyedStreamOperator {
         let base = key.fields.count
         for s in 0..<slots.count {
             var accs = slots.accumulators[s]
+            var expiryBefore: Int64? = nil
             if let old = existing[s] {
                 let (stored, updatedAt) = try AccumulatorCodec.decode(old, count: aggregates.count)
                 if ttlMs.map({ now - updatedAt < $0 }) ?? true {
                     var merged = stored
                     for a in aggregates.indices { aggregates[a].merge(&merged[a], accs[a]) }
                     accs = merged
+                    expiryBefore = ttlMs.map { timers.bucket(updatedAt + $0) }
                 }
             }
             write.put(keys[s], AccumulatorCodec.encode(accs, extra: now))
+            if let ttl = ttlMs, expiryBefore != timers.bucket(now + ttl) {
+                timers.set(
+                    at: now + ttl, keyGroup: keyGroups.keyGroup(hash: slots.hashes[s]), key: StateKey.key(of: keys[s]),
+                    into: &write)
+            }
             key.decode(StateKey.key(of: keys[s]), into: &columns)
             for (a, agg) in aggregates.enumerated() { agg.output(accs[a], into: &columns[base + a]) }
         }
         try table.write(write)
         out.emit(Batch(schema: outputSchema, columns: columns))
-        try sweepIfDue(now: now)
+        try sweep(now: now)
     }
 
     public func onWatermark(_ watermark: Int64, into out: inout Output) throws(StreamError) {
-        try sweepIfDue(now: clock.nowMs())
+        try sweep(now: clock.nowMs())
     }
 
-    /// Takes over a new key-group range at a barrier: no state moves; the sweep schedule stays.
-    public func reassign(keyGroups range: Range<Int>, watermark: Int64) throws(StreamError) { ownedKeyGroups = range }
+    /// Removes the keys whose expiry timers are due and that were not updated since.
+    private func sweep(now: Int64) throws(StreamError) {
+        guard let ttl = ttlMs else { return }
+        if !timersLoaded { try loadTimers() }
+        guard let next = timers.next, next <= now else { return }
+        expired += try removeExpired(
+            &timers, table: table, now: now, ttl: ttl, aggregateCount: aggregates.count, visited: &timerEntriesVisited)
+    }
 
-    private func sweepIfDue(now: Int64) throws(StreamError) {
-        guard let ttl = ttlMs, now - lastSweepMs >= max(1, ttl / 2) else { return }
-        lastSweepMs = now
-        try deleteExpired(table, keyGroups: ownedKeyGroups, now: now, ttl: ttl)
+    public func metrics() -> [String: Int64] {
+        [
+            "timers_pending": Int64(timers.pendingBuckets), "timer_entries_visited": timerEntriesVisited,
+            "keys_expired": expired,
+        ]
+    }
+
+    /// Takes over a new key-group range at a barrier: no state moves; the expiry timers of the new
+    /// range come from state.
+    public func reassign(keyGroups range: Range<Int>, watermark: Int64) throws(StreamError) {
+        ownedKeyGroups = range
+        if ttlMs != nil { try loadTimers() }
+    }
+
+    private func loadTimers() throws(StreamError) {
+        try timers.load(from: table, keyGroups: ownedKeyGroups)
+        timersLoaded = true
     }
 }
 
 /// Drops rows whose key was already seen within `ttl` of event time (or of processing time when the source
-/// has no event time). State per key holds the time it was last kept; a sweep on the watermark removes keys
-/// older than the TTL.
+/// has no event time). State per key holds the time it was last kept; an expiry timer per key
+/// (`KeyTimers`) removes it once that time is `ttl` behind the watermark.
 public final class DedupeOperator: KeyedStreamOperator {
     let key: KeyColumns
     let table: any KeyedStateTable
@@ -90,7 +121,11 @@ public final class DedupeOperator: KeyedStreamOperator {
     let clock: any StreamClock
     public let outputSchema: Schema
     private var ownedKeyGroups: Range<Int>
-    private var lastSweep: Int64 = .min
+    private var timers: KeyTimers
+    /// Timers of the owned key groups are read from state on first use (the initializer cannot throw).
+    private var timersLoaded = false
+    private var timerEntriesVisited: Int64 = 0
+    private var expired: Int64 = 0
     private var duplicates: Int64 = 0
 
     public init(
@@ -105,14 +140,16 @@ public final class DedupeOperator: KeyedStreamOperator {
         self.timeIndex = timeIndex
         self.clock = clock
         self.outputSchema = schema
+        self.timers = KeyTimers(granularityMs: ttlMs / KeyTimers.ttlBuckets)
     }
 
     public func process(_ batch: Batch, into out: inout Output) throws(StreamError) {
+        if !timersLoaded { try loadTimers() }
         let hashes = key.hashes(batch)
         var slots = SlotTable(aggregateCount: 0, expected: 256)
         var rowsOfSlot: [[Int]] = []
         for row in 0..<batch.count {
-            let s = slots.slot(hash: hashes[row], namespace: 0, row: row, batch: batch, key: key)
+            let s = slots.slot(hash: hashes[row], namespace: KeyTimers.stateNamespace, row: row, batch: batch, key: key)
             if s == rowsOfSlot.count { rowsOfSlot.append([]) }
             rowsOfSlot[s].append(row)
         }
@@ -138,7 +175,12 @@ public final class DedupeOperator: KeyedStreamOperator {
                 seen = t
                 changed = true
             }
-            if changed, let seen { write.put(keys[s], AccumulatorCodec.encode([], extra: seen)) }
+            if changed, let seen {
+                write.put(keys[s], AccumulatorCodec.encode([], extra: seen))
+                timers.set(
+                    at: seen + ttlMs, keyGroup: keyGroups.keyGroup(hash: slots.hashes[s]),
+                    key: StateKey.key(of: keys[s]), into: &write)
+            }
         }
         if !write.isEmpty { try table.write(write) }
         out.emit(batch.selecting(keep))
@@ -146,27 +188,50 @@ public final class DedupeOperator: KeyedStreamOperator {
 
     public func onWatermark(_ watermark: Int64, into out: inout Output) throws(StreamError) {
         let now = timeIndex == nil ? clock.nowMs() : watermark
-        guard lastSweep == .min || now - lastSweep >= max(1, ttlMs / 2) else {
-            if lastSweep == .min { lastSweep = now }
-            return
-        }
-        lastSweep = now
-        try deleteExpired(table, keyGroups: ownedKeyGroups, now: now, ttl: ttlMs)
+        if !timersLoaded { try loadTimers() }
+        guard let next = timers.next, next <= now else { return }
+        expired += try removeExpired(
+            &timers, table: table, now: now, ttl: ttlMs, aggregateCount: 0, visited: &timerEntriesVisited)
     }
 
-    /// Takes over a new key-group range at a barrier: no state moves; the sweep schedule stays.
-    public func reassign(keyGroups range: Range<Int>, watermark: Int64) throws(StreamError) { ownedKeyGroups = range }
+    /// Takes over a new key-group range at a barrier: no state moves; the expiry timers of the new
+    /// range come from state.
+    public func reassign(keyGroups range: Range<Int>, watermark: Int64) throws(StreamError) {
+        ownedKeyGroups = range
+        try loadTimers()
+    }
 
-    public func metrics() -> [String: Int64] { ["duplicates_dropped": duplicates] }
+    private func loadTimers() throws(StreamError) {
+        try timers.load(from: table, keyGroups: ownedKeyGroups)
+        timersLoaded = true
+    }
+
+    public func metrics() -> [String: Int64] {
+        [
+            "duplicates_dropped": duplicates, "timers_pending": Int64(timers.pendingBuckets),
+            "timer_entries_visited": timerEntriesVisited, "keys_expired": expired,
+        ]
+    }
 }
 
-/// Deletes entries of `keyGroups` whose stored time (the accumulator layout's extra word) is `ttl` or more
-/// before `now`: the TTL sweep of the running aggregate and dedupe.
-func deleteExpired(_ table: any KeyedStateTable, keyGroups: Range<Int>, now: Int64, ttl: Int64) throws(StreamError) {
+/// Takes the expiry timers due at `now` and deletes the keys they name whose stored time (the
+/// accumulator layout's extra word) is `ttl` or more before `now`; keys updated since keep their later
+/// timer. The TTL expiry of the running aggregate and dedupe. Returns how many keys were deleted.
+func removeExpired(
+    _ timers: inout KeyTimers, table: any KeyedStateTable, now: Int64, ttl: Int64, aggregateCount: Int,
+    visited: inout Int64
+) throws(StreamError) -> Int64 {
     var write = StateWriteBatch()
-    try table.scan(keyGroups: keyGroups) { (k: [UInt8], v: [UInt8]) throws(StreamError) -> Bool in
-        if now - (try AccumulatorCodec.decode(v, count: 0).extra) >= ttl { write.delete(k) }
-        return true
+    let keys = try timers.takeDue(upTo: now, from: table, into: &write, visited: &visited)
+    var deleted: Int64 = 0
+    for (k, v) in zip(keys, try table.multiGet(keys)) {
+        guard let v else { continue }
+        if now - (try AccumulatorCodec.decode(v, count: aggregateCount).extra) >= ttl {
+            write.delete(k)
+            deleted += 1
+        }
     }
+    visited += Int64(keys.count)
     if !write.isEmpty { try table.write(write) }
+    return deleted
 }

@@ -1,6 +1,8 @@
 /// Event-time session windows: a key's rows closer than `gap` belong to one session. State per key
-/// (`keyGroup | key | 0`) holds the key's open sessions, merged as rows arrive; a session fires when the
-/// watermark passes its end (last row + gap) plus the allowed lateness, and is then deleted.
+/// (`keyGroup | KeyTimers.stateNamespace | key`) holds the key's open sessions, merged as rows arrive; a
+/// session fires when the watermark passes its end (last row + gap) plus the allowed lateness, and is then
+/// deleted. A timer per key (`KeyTimers`, exact to the millisecond) marks when its earliest session is
+/// due, so a firing reads only the keys that fire.
 public final class SessionWindowOperator: KeyedStreamOperator {
     struct Session {
         var start: Int64
@@ -19,8 +21,9 @@ public final class SessionWindowOperator: KeyedStreamOperator {
     public let outputSchema: Schema
     private var ownedKeyGroups: Range<Int>
     private var watermark: Int64 = .min
-    /// Earliest end of any open session of this worker; no scan happens before the watermark reaches it.
-    private var nextFire: Int64 = .max
+    private var timers = KeyTimers(granularityMs: 1)
+    private var timerEntriesVisited: Int64 = 0
+    private var sessionsFired: Int64 = 0
     private var lateRows: Int64 = 0
 
     public init(
@@ -38,24 +41,20 @@ public final class SessionWindowOperator: KeyedStreamOperator {
         self.allowedLatenessMs = allowedLatenessMs
         self.lateOutput = lateOutput
         self.outputSchema = WindowOperator.outputSchema(key: key, aggregates: aggregates)
-        try findNextFire()
+        try timers.load(from: table, keyGroups: ownedKeyGroups)
     }
 
-    /// The earliest session end of the owned key groups, from state.
-    private func findNextFire() throws(StreamError) {
-        nextFire = .max
-        try table.scan(keyGroups: ownedKeyGroups) { (_: [UInt8], v: [UInt8]) throws(StreamError) -> Bool in
-            for s in try decodeSessions(v) { nextFire = min(nextFire, s.end) }
-            return true
-        }
-    }
-
-    /// Takes over a new key-group range at a rescale barrier: no state moves; the next firing time is found
-    /// again from the sessions of the new range. `watermark` is the stage's at the barrier.
+    /// Takes over a new key-group range at a barrier: no state moves; the watermark stays and the
+    /// session timers of the new range come from state.
     public func reassign(keyGroups range: Range<Int>, watermark: Int64) throws(StreamError) {
         ownedKeyGroups = range
         self.watermark = max(self.watermark, watermark)
-        try findNextFire()
+        try timers.load(from: table, keyGroups: range)
+    }
+
+    /// When a key's earliest session is due.
+    private func dueTime(_ sessions: [Session]) -> Int64? {
+        sessions.map(\.end).min().map { $0 - 1 + allowedLatenessMs }
     }
 
     public func process(_ batch: Batch, into out: inout Output) throws(StreamError) {
@@ -70,7 +69,7 @@ public final class SessionWindowOperator: KeyedStreamOperator {
                 late.append(row)
                 continue
             }
-            let s = slots.slot(hash: hashes[row], namespace: 0, row: row, batch: batch, key: key)
+            let s = slots.slot(hash: hashes[row], namespace: KeyTimers.stateNamespace, row: row, batch: batch, key: key)
             if s == rowsOfSlot.count { rowsOfSlot.append([]) }
             rowsOfSlot[s].append(row)
         }
@@ -84,6 +83,7 @@ public final class SessionWindowOperator: KeyedStreamOperator {
         var write = StateWriteBatch()
         for s in 0..<slots.count {
             var sessions = try existing[s].map { v throws(StreamError) in try decodeSessions(v) } ?? []
+            let dueBefore = dueTime(sessions)
             for row in rowsOfSlot[s] {
                 let t = times.int64s[row]
                 var merged = Session(
@@ -99,7 +99,11 @@ public final class SessionWindowOperator: KeyedStreamOperator {
                 }
                 sessions.append(merged)
             }
-            for x in sessions { nextFire = min(nextFire, x.end) }
+            if let due = dueTime(sessions), due != dueBefore {
+                timers.set(
+                    at: due, keyGroup: keyGroups.keyGroup(hash: slots.hashes[s]), key: StateKey.key(of: keys[s]),
+                    into: &write)
+            }
             write.put(keys[s], encodeSessions(sessions))
         }
         try table.write(write)
@@ -107,7 +111,7 @@ public final class SessionWindowOperator: KeyedStreamOperator {
 
     public func onWatermark(_ watermark: Int64, into out: inout Output) throws(StreamError) {
         self.watermark = watermark
-        if watermark >= nextFire - 1 + allowedLatenessMs { try fire(upTo: watermark, into: &out) }
+        if let next = timers.next, next <= watermark { try fire(upTo: watermark, into: &out) }
     }
 
     public func finish(into out: inout Output) throws(StreamError) {
@@ -118,24 +122,28 @@ public final class SessionWindowOperator: KeyedStreamOperator {
     private func fire(upTo wm: Int64, into out: inout Output) throws(StreamError) {
         var due: [(key: [UInt8], session: Session)] = []
         var write = StateWriteBatch()
-        var next = Int64.max
-        try table.scan(keyGroups: ownedKeyGroups) { (k: [UInt8], v: [UInt8]) throws(StreamError) -> Bool in
-            var sessions = try decodeSessions(v)
+        let keys = try timers.takeDue(upTo: wm, from: table, into: &write, visited: &timerEntriesVisited)
+        for (k, value) in zip(keys, try table.multiGet(keys)) {
+            guard let value else { continue }
+            var sessions = try decodeSessions(value)
             let before = sessions.count
             sessions.removeAll { s in
                 guard wm == .max || s.end - 1 + allowedLatenessMs <= wm else { return false }
                 due.append((k, s))
                 return true
             }
-            for s in sessions { next = min(next, s.end) }
             if sessions.isEmpty {
                 write.delete(k)
-            } else if sessions.count != before {
-                write.put(k, encodeSessions(sessions))
+            } else {
+                // The key's next session gets its timer (an earlier one may have been taken just now).
+                if let next = dueTime(sessions) {
+                    timers.set(at: next, keyGroup: StateKey.keyGroup(of: k), key: StateKey.key(of: k), into: &write)
+                }
+                if sessions.count != before { write.put(k, encodeSessions(sessions)) }
             }
-            return true
         }
-        nextFire = next
+        timerEntriesVisited += Int64(keys.count)
+        sessionsFired += Int64(due.count)
         if !write.isEmpty { try table.write(write) }
         guard !due.isEmpty else { return }
         due.sort {
@@ -188,7 +196,12 @@ public final class SessionWindowOperator: KeyedStreamOperator {
         return out
     }
 
-    public func metrics() -> [String: Int64] { ["next_session_fire": nextFire == .max ? -1 : nextFire] }
+    public func metrics() -> [String: Int64] {
+        [
+            "next_session_fire": timers.next ?? -1, "sessions_fired": sessionsFired,
+            "timer_entries_visited": timerEntriesVisited,
+        ]
+    }
 
     public func takeLateRows() -> Int64 {
         defer { lateRows = 0 }

@@ -57,7 +57,15 @@ public final class WindowOperator: KeyedStreamOperator {
         self.allowedLatenessMs = allowedLatenessMs
         self.lateOutput = lateOutput
         self.outputSchema = WindowOperator.outputSchema(key: key, aggregates: aggregates)
+        try loadTimers()
+    }
+
+    /// Timers of the owned key groups from state; their windows may have entries in the table.
+    private func loadTimers() throws(StreamError) {
         try timers.load(from: table, keyGroups: ownedKeyGroups)
+        for (end, groups) in timers.pending.merging(timers.fired, uniquingKeysWith: { $0.union($1) }) {
+            for g in groups { buffer.noteStored(end: end, keyGroup: g) }
+        }
     }
 
     /// Takes over a new key-group range at a rescale barrier: no state moves. The timers of the new range
@@ -67,12 +75,13 @@ public final class WindowOperator: KeyedStreamOperator {
     public func reassign(keyGroups range: Range<Int>, watermark: Int64) throws(StreamError) {
         self.watermark = max(self.watermark, watermark)
         try flush(drop: true)
+        buffer.removeAll()
         ownedKeyGroups = range
         updatedSinceFiring = updatedSinceFiring.compactMapValues { keys in
             let mine = keys.filter { range.contains(StateKey.keyGroup(of: $0)) }
             return mine.isEmpty ? nil : mine
         }
-        try timers.load(from: table, keyGroups: range)
+        try loadTimers()
     }
 
     public func process(_ batch: Batch, into out: inout Output) throws(StreamError) {
@@ -106,13 +115,16 @@ public final class WindowOperator: KeyedStreamOperator {
         }
         guard slots.count > 0 else { return }
 
-        let keys = slots.stateKeys(batch, key: key, keyGroups: keyGroups)
-        // Keys the buffer does not hold come from the table, in one read.
+        let keys = slots.stateKeys(batch, key: key, keyGroups: keyGroups).map(WindowBuffer.Key.init)
+        // Keys the buffer does not hold come from the table, in one read, where the table may have them.
         var missing: [Int] = []
-        for s in 0..<slots.count where !buffer.contains(keys[s], end: slots.namespaces[s]) { missing.append(s) }
+        for s in 0..<slots.count where !buffer.contains(keys[s], end: slots.namespaces[s]) {
+            let g = keyGroups.keyGroup(hash: slots.hashes[s])
+            if buffer.mayBeStored(end: slots.namespaces[s], keyGroup: g) { missing.append(s) }
+        }
         var stored = [[Accumulator]?](repeating: nil, count: slots.count)
         if !missing.isEmpty {
-            let values = try table.multiGet(missing.map { keys[$0] })
+            let values = try table.multiGet(missing.map { keys[$0].bytes })
             for (j, s) in missing.enumerated() {
                 if let v = values[j] { stored[s] = try AccumulatorCodec.decode(v, count: aggregates.count).accs }
             }
@@ -123,7 +135,7 @@ public final class WindowOperator: KeyedStreamOperator {
             buffer.merge(
                 slots.accumulators[s], key: keys[s], end: end, stored: .some(stored[s]), aggregates: aggregates)
             timers.noteState(end: end, keyGroup: keyGroups.keyGroup(hash: slots.hashes[s]), into: &write)
-            if timers.isFired(end) { updatedSinceFiring[end, default: []].insert(keys[s]) }
+            if timers.isFired(end) { updatedSinceFiring[end, default: []].insert(keys[s].bytes) }
         }
         if buffer.isOverCapacity { buffer.evict(into: &write) }
         if !write.isEmpty { try table.write(write) }
@@ -134,7 +146,8 @@ public final class WindowOperator: KeyedStreamOperator {
         var out = [[Accumulator]?](repeating: nil, count: keys.count)
         var missing: [Int] = []
         for (i, k) in keys.enumerated() {
-            if let e = buffer.entry(k, end: end) { out[i] = e.accs } else { missing.append(i) }
+            let held = buffer.entry(WindowBuffer.Key(k), end: end)
+            if let e = held { out[i] = e.accs } else { missing.append(i) }
         }
         if !missing.isEmpty {
             let values = try table.multiGet(missing.map { keys[$0] })
@@ -173,45 +186,63 @@ public final class WindowOperator: KeyedStreamOperator {
         guard !due.isEmpty || !updatedSinceFiring.isEmpty || !expire.isEmpty else { return }
 
         var write = StateWriteBatch()
-        var emitted: [(end: Int64, key: [UInt8], accs: [Accumulator])] = []
+        var pending = outputSchema.fields.map { Column(type: $0.type) }
         for end in due {
             let keep = end - 1 + allowedLatenessMs > wm
-            let held = buffer.take(end: end)
-            for g in timers.fire(end: end, keep: keep, into: &write).sorted() {
+            var held: [Int: [(key: WindowBuffer.Key, entry: WindowBuffer.Entry)]] = [:]
+            for (k, e) in buffer.take(end: end) { held[StateKey.keyGroup(of: k.bytes), default: []].append((k, e)) }
+            let groups = timers.fire(end: end, keep: keep, into: &write).union(held.keys)
+            // One key group at a time, in order: the rows come out sorted by key as a whole, and what a
+            // firing holds at once is one key group's share of the window, not the window.
+            for g in groups.sorted() {
+                let mine = held.removeValue(forKey: g) ?? []
+                let inBuffer = Set(mine.map(\.key))
+                var rows: [(key: [UInt8], accs: [Accumulator])] = []
+                rows.reserveCapacity(mine.count)
                 // What the buffer does not hold was written earlier: read it back from the table.
-                let visited = try table.scan(keyGroup: g, namespaces: end...end) {
-                    (k: [UInt8], v: [UInt8]) throws(StreamError) -> Bool in
-                    if held[k] == nil {
-                        emitted.append((end, k, try AccumulatorCodec.decode(v, count: aggregates.count).accs))
-                        if !keep { write.delete(k) }
+                fireEntriesVisited += Int64(
+                    try table.scan(keyGroup: g, namespaces: end...end) {
+                        (k: [UInt8], v: [UInt8]) throws(StreamError) -> Bool in
+                        if !inBuffer.contains(WindowBuffer.Key(k)) {
+                            rows.append((k, try AccumulatorCodec.decode(v, count: aggregates.count).accs))
+                            if !keep { write.delete(k) }
+                        }
+                        return true
+                    })
+                fireEntriesVisited += Int64(mine.count)
+                for (k, e) in mine {
+                    rows.append((k.bytes, e.accs))
+                    if keep {
+                        // Late rows within allowed lateness read it from the table.
+                        if e.dirty { write.put(k.bytes, AccumulatorCodec.encode(e.accs)) }
+                    } else if e.stored {
+                        write.delete(k.bytes)
                     }
-                    return true
                 }
-                fireEntriesVisited += Int64(visited)
-            }
-            fireEntriesVisited += Int64(held.count)
-            for (k, e) in held {
-                emitted.append((end, k, e.accs))
-                if keep {
-                    // Late rows within allowed lateness read it from the table.
-                    if e.dirty { write.put(k, AccumulatorCodec.encode(e.accs)) }
-                } else if e.stored {
-                    write.delete(k)
+                if keep && !mine.isEmpty { buffer.noteStored(end: end, keyGroup: g) }
+                append(&rows, end: end, to: &pending, out: &out)
+                if write.operations.count >= 16_384 {
+                    try table.write(write)
+                    write = StateWriteBatch()
                 }
             }
+            if !keep { buffer.forget(end: end) }
         }
         windowsFired += Int64(due.count)
         // Late updates to fired windows: read exactly the keys that changed.
         for (end, updated) in updatedSinceFiring.sorted(by: { $0.key < $1.key }) {
             let keys = Array(updated)
+            var rows: [(key: [UInt8], accs: [Accumulator])] = []
             for (k, accs) in zip(keys, try current(keys, end: end)) {
-                if let accs { emitted.append((end, k, accs)) }
+                if let accs { rows.append((k, accs)) }
             }
             fireEntriesVisited += Int64(keys.count)
+            append(&rows, end: end, to: &pending, out: &out)
         }
         updatedSinceFiring.removeAll()
         for end in expire {
-            for (k, e) in buffer.take(end: end) where e.stored { write.delete(k) }
+            for (k, e) in buffer.take(end: end) where e.stored { write.delete(k.bytes) }
+            buffer.forget(end: end)
             for g in timers.expire(end: end, into: &write) {
                 fireEntriesVisited += Int64(
                     try table.scan(keyGroup: g, namespaces: end...end) {
@@ -222,23 +253,38 @@ public final class WindowOperator: KeyedStreamOperator {
             }
         }
         if !write.isEmpty { try table.write(write) }
-        guard !emitted.isEmpty else { return }
+        emit(&pending, into: &out)
+    }
 
-        // Emit in a deterministic order: by window, then by key bytes.
-        emitted.sort { $0.end != $1.end ? $0.end < $1.end : $0.key.lexicographicallyPrecedes($1.key) }
-        var columns = outputSchema.fields.map { Column(type: $0.type) }
+    /// Rows per batch a firing emits.
+    static let firedBatchRows = 8_192
+
+    /// Appends the rows of window `end`, sorted by key bytes (a deterministic order), to `columns`;
+    /// emits them as a batch once it holds `firedBatchRows`.
+    private func append(
+        _ rows: inout [(key: [UInt8], accs: [Accumulator])], end: Int64, to columns: inout [Column],
+        out: inout Output
+    ) {
+        guard !rows.isEmpty else { return }
+        rows.sort { $0.key.lexicographicallyPrecedes($1.key) }
         let base = key.fields.count
-        for e in emitted {
-            key.decode(StateKey.key(of: e.key), into: &columns)
-            let accs = e.accs
-            columns[base].int64s.append(e.end - sizeMs)
+        for r in rows {
+            key.decode(StateKey.key(of: r.key), into: &columns)
+            columns[base].int64s.append(end - sizeMs)
             columns[base].markLastValid()
-            columns[base + 1].int64s.append(e.end)
+            columns[base + 1].int64s.append(end)
             columns[base + 1].markLastValid()
-            for (a, agg) in aggregates.enumerated() { agg.output(accs[a], into: &columns[base + 2 + a]) }
+            for (a, agg) in aggregates.enumerated() { agg.output(r.accs[a], into: &columns[base + 2 + a]) }
         }
-        fireRows += Int64(emitted.count)
+        fireRows += Int64(rows.count)
+        rows.removeAll()
+        if columns[base].int64s.count >= Self.firedBatchRows { emit(&columns, into: &out) }
+    }
+
+    private func emit(_ columns: inout [Column], into out: inout Output) {
+        guard !(columns[key.fields.count].int64s.isEmpty) else { return }
         out.emit(Batch(schema: outputSchema, columns: columns))
+        columns = outputSchema.fields.map { Column(type: $0.type) }
     }
 
     public func metrics() -> [String: Int64] {
@@ -264,4 +310,3 @@ extension WindowOperator {
                 + aggregates.map(\.outputField))
     }
 }
-

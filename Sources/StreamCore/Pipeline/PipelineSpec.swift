@@ -307,6 +307,14 @@ public enum OperatorKind: Sendable, Hashable {
 
     public static let allNames = ["filter", "map", "select", "key_by", "window", "aggregate", "dedupe"]
 
+    /// The operator keeps keyed state.
+    public var isStateful: Bool {
+        switch self {
+        case .window, .runningAggregate, .dedupe: true
+        case .filter, .map, .keyBy: false
+        }
+    }
+
     public static func == (lhs: OperatorKind, rhs: OperatorKind) -> Bool {
         switch (lhs, rhs) {
         case (.filter(let a), .filter(let b)): a == b
@@ -433,12 +441,16 @@ public struct StateSpec: Sendable, Hashable {
     }
 }
 
+/// `checkpoints:`. Checkpoints are taken only when the pipeline file has this section (`enabled`).
 public struct CheckpointSpec: Sendable, Hashable {
     public var dir: String
     public var retain: Int
-    public init(dir: String = "./checkpoints", retain: Int = 3) {
+    /// The pipeline file asks for checkpoints.
+    public var enabled: Bool
+    public init(dir: String = "./checkpoints", retain: Int = 3, enabled: Bool = false) {
         self.dir = dir
         self.retain = retain
+        self.enabled = enabled
     }
 }
 

@@ -32,6 +32,11 @@ public final class BarrierTracker: Sendable {
     /// Barrier `id` is about to be injected: every live task owes it.
     func injected(_ id: Int64) {
         let done = state.withLock { s -> Bool in
+            // With no task left (the job ended or failed) nobody can take part: it can never be complete.
+            guard !s.live.isEmpty else {
+                s.status[id] = .aborted
+                return false
+            }
             s.owed[id] = s.live
             s.status[id] = .pending
             return settle(&s, id)
@@ -56,14 +61,21 @@ public final class BarrierTracker: Sendable {
         }
     }
 
-    /// An exited task owes nothing more.
-    func taskExited(_ task: Int) {
+    /// An exited task owes nothing more. A task that ended cleanly (`retired`: its input finished, or it
+    /// retired at a rescale) had nothing more to contribute; one that stopped because the job failed leaves
+    /// every barrier it owed incomplete, so those are aborted.
+    func taskExited(_ task: Int, retired: Bool = false) {
         let done = state.withLock { s -> [Int64] in
             s.live.remove(task)
             var done: [Int64] = []
-            for id in s.owed.keys.sorted() {
-                s.owed[id]?.remove(task)
-                if settle(&s, id) { done.append(id) }
+            for id in s.owed.keys.sorted() where s.owed[id]?.contains(task) == true {
+                if retired {
+                    s.owed[id]?.remove(task)
+                    if settle(&s, id) { done.append(id) }
+                } else {
+                    s.status[id] = .aborted
+                    s.owed[id] = nil
+                }
             }
             return done
         }

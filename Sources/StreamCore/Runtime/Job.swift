@@ -24,6 +24,15 @@ public final class Job: Sendable {
     public let live: LiveProfile
     /// Acknowledgements of every barrier.
     public let barriers: BarrierTracker
+    /// Checkpoints are taken: where state snapshots are staged, and what a restore hands the workers.
+    public let checkpointing: JobCheckpointing?
+    /// What the tasks recorded for each checkpoint.
+    public let ledger = CheckpointLedger()
+    let snapshots = StateSnapshotGate()
+    /// Set by `stopAtFinalBarrier`: operators end without firing what is still open (it stays in state).
+    let suspending = Atomic<Bool>(false)
+    /// The newest completed checkpoint, for sources to commit its positions outside.
+    let completedCheckpoint = Atomic<Int64>(0)
 
     let stages: [StageRuntime]
     /// Barrier requests per source worker.
@@ -39,15 +48,22 @@ public final class Job: Sendable {
     private let rescales = Mutex<[Int64: Rescale]>([:])
     /// Serialises parallelism changes: one at a time.
     let rescaling = Mutex<Void>(())
+    /// Tasks that retired at a rescale barrier (their exit aborts nothing).
+    let retiredTasks = Mutex<Set<Int>>([])
     /// Joins of every stage's gates, by gate identity.
     let joins = Mutex<[ObjectIdentifier: GateJoins]>([:])
 
     public init(
         plan: JobPlan, clock: any StreamClock = SystemClock(), badRecords: BadRecordHandler,
         limits: RunLimits = RunLimits(), state: (any KeyedStateBackend)? = nil,
-        onWorkerStart: (@Sendable (Int) -> Void)? = nil
+        checkpointing: JobCheckpointing? = nil, onWorkerStart: (@Sendable (Int) -> Void)? = nil
     ) {
         precondition(plan.stages.count >= 2, "a job needs a source and a sink")
+        self.checkpointing = checkpointing
+        // Barrier ids go on from the restored checkpoint: a checkpoint's id orders it among all of the job's.
+        if let restored = checkpointing?.restored?.checkpoint {
+            lastBarrier.withLock { $0 = restored }
+        }
         self.onWorkerStart = onWorkerStart
         self.plan = plan
         self.clock = clock
@@ -92,7 +108,9 @@ public final class Job: Sendable {
             } catch {
                 fail(error)
             }
-            barriers.taskExited(index)
+            // A task that ended cleanly (input finished, retired at a rescale) owes nothing more; one that
+            // stopped because the job is failing leaves every barrier it owed incomplete.
+            barriers.taskExited(index, retired: retiredTasks.withLock { $0.contains(index) } || !failed)
             exitedWorkers.add(1, ordering: .releasing)
         }
         threads.withLock { $0.append(t) }
@@ -135,6 +153,10 @@ public final class Job: Sendable {
             last = barrier.id
             // Registered while holding the id lock so acknowledgements find it, whatever the threads do.
             barriers.injected(barrier.id)
+            if checkpointing != nil, state != nil {
+                let stateful = stages.filter(\.plan.stateful).reduce(0) { $0 + $1.parallelism }
+                if stateful > 0 { snapshots.expect(barrier.id, workers: stateful) }
+            }
             return true
         }
         guard fresh else { return }
@@ -162,6 +184,33 @@ public final class Job: Sendable {
     }
 
     func registerRescale(_ change: Rescale) { rescales.withLock { $0[change.barrier] = change } }
+
+    /// Ends the job at a final barrier: sources send it and stop; operators end without firing what is still
+    /// open, so it stays in state (and in the checkpoint the barrier takes). Returns the barrier's id.
+    @discardableResult
+    public func stopAtFinalBarrier() -> Int64 {
+        suspending.store(true, ordering: .releasing)
+        let id = triggerBarrier()
+        requestStop()
+        return id
+    }
+
+    /// Every source worker reached the end offsets of a `--until caught-up` run and waits for the final
+    /// barrier (checkpointing keeps them from ending on their own).
+    public var sourcesCaughtUp: Bool { sourceQueues.allSatisfy { $0.caughtUp || $0.ended } }
+
+    /// Checkpoint `id` completed: sources commit its positions outside (the consumer group).
+    public func checkpointCompleted(_ id: Int64) {
+        while true {
+            let current = completedCheckpoint.load(ordering: .acquiring)
+            guard id > current else { return }
+            if completedCheckpoint.compareExchange(expected: current, desired: id, ordering: .acquiringAndReleasing)
+                .exchanged
+            {
+                return
+            }
+        }
+    }
 
     /// Every source worker has sent barrier `id` (or ended): rows read from now on come after it.
     public func sourcesPassed(barrier id: Int64) -> Bool {
@@ -248,6 +297,11 @@ final class SourceBarrierQueue: Sendable {
     private let waiting = Atomic<Int>(0)
     private let sent = Atomic<Int64>(0)
     private let done = Atomic<Bool>(false)
+    private let reachedEnd = Atomic<Bool>(false)
+
+    /// The worker reached the end offsets of a caught-up run and waits for the final barrier.
+    var caughtUp: Bool { reachedEnd.load(ordering: .acquiring) }
+    func markCaughtUp() { reachedEnd.store(true, ordering: .releasing) }
 
     /// The newest barrier the source worker has sent downstream.
     var lastSent: Int64 { sent.load(ordering: .acquiring) }

@@ -24,13 +24,18 @@ public struct StagePlan: Sendable {
     public var input: Partitioning
     /// The schema of rows this stage emits (for a sink: the schema it receives).
     public var outputSchema: Schema
+    /// The stage keeps keyed state: its workers take part in state snapshots.
+    public var stateful: Bool
 
-    public init(id: String, kind: StageKind, parallelism: Int, input: Partitioning, outputSchema: Schema) {
+    public init(
+        id: String, kind: StageKind, parallelism: Int, input: Partitioning, outputSchema: Schema, stateful: Bool = false
+    ) {
         self.id = id
         self.kind = kind
         self.parallelism = max(1, parallelism)
         self.input = input
         self.outputSchema = outputSchema
+        self.stateful = stateful
     }
 }
 

@@ -180,7 +180,8 @@ public enum JobPlanner {
             }
             stages.append(
                 StagePlan(
-                    id: op.id, kind: stageKind, parallelism: parallelism, input: inputPartitioning, outputSchema: output))
+                    id: op.id, kind: stageKind, parallelism: parallelism, input: inputPartitioning, outputSchema: output,
+                    stateful: op.kind.isStateful))
             if case .map = op.kind, let names = keyNames, !names.allSatisfy({ output.index(of: $0) != nil }) {
                 keyNames = nil
             }

@@ -4,9 +4,11 @@ public struct InputWatermarks: Sendable {
     private var ended: [Bool]
     public private(set) var current: Int64 = .min
 
-    public init(inputs: Int) {
+    /// `floor`: the watermark restored from a checkpoint; it never goes back below it.
+    public init(inputs: Int, floor: Int64 = .min) {
         perInput = Array(repeating: .min, count: inputs)
         ended = Array(repeating: false, count: inputs)
+        current = floor
     }
 
     /// Records input `input`'s watermark; returns the new combined watermark when it advanced.
@@ -83,6 +85,9 @@ public struct SplitWatermarks: Sendable {
 
     /// The largest event time seen on any split.
     public var maxEventTime: Int64 { splits.values.map(\.maxEventTime).max() ?? .min }
+
+    /// The newest event time of every split that delivered one, for a checkpoint.
+    public var eventTimes: [Int: Int64] { splits.compactMapValues { $0.maxEventTime == .min ? nil : $0.maxEventTime } }
 
     /// Recomputes the watermark at `nowNs`; returns it when it advanced.
     public mutating func advance(nowNs: UInt64) -> Int64? {

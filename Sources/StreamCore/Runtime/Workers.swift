@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 extension Job {
     func runWorker(stage s: Int, worker w: Int, task: Int, metrics: WorkerMetrics) throws(StreamError) {
         let stage = stages[s]
@@ -14,18 +18,25 @@ extension Job {
             ).run()
         case .transform(let make):
             let op = try make(w, stage.plan.parallelism)
+            // A restored operator resumes at the watermark its checkpoint recorded: nothing fires twice.
+            let floor = checkpointing?.restored?.watermarks[stage.plan.id] ?? .min
+            if floor > .min {
+                try op.reassign(
+                    keyGroups: plan.keyGroups.range(worker: w, parallelism: stage.plan.parallelism), watermark: floor)
+            }
             let gate = stage.layout.withLock { $0.gates[w] }
             let input = AlignedInput(
                 gate: gate, joins: gateJoins(gate), alignment: BarrierAlignment(inputs: gate.inputs),
-                watermarks: InputWatermarks(inputs: gate.inputs), ended: [])
+                watermarks: InputWatermarks(inputs: gate.inputs, floor: floor), ended: [])
             var worker = OperatorWorker(
                 job: self, stage: s, worker: w, task: task, op: op, input: input, emitter: emitter!, metrics: metrics)
             try worker.run()
         case .sink(let connector):
-            let writer = try connector.openWriter(
-                SinkContext(
-                    worker: w, workers: stage.plan.parallelism, schema: stage.plan.outputSchema, profile: plan.profile,
-                    clock: clock))
+            var context = SinkContext(
+                worker: w, workers: stage.plan.parallelism, schema: stage.plan.outputSchema, profile: plan.profile,
+                clock: clock)
+            context.transactional = checkpointing != nil && connector.isTransactional
+            let writer = try connector.openWriter(context)
             let gate = stage.layout.withLock { $0.gates[w] }
             let input = AlignedInput(
                 gate: gate, joins: gateJoins(gate), alignment: BarrierAlignment(inputs: gate.inputs),
@@ -50,28 +61,60 @@ struct SourceWorker {
 
     func run() throws(StreamError) {
         var view = ProfileView(job.live)
-        let context = SourceContext(
+        var context = SourceContext(
             worker: worker, workers: stage.parallelism, schema: stage.outputSchema, spec: job.plan.source,
             profile: view.profile, clock: job.clock, badRecords: job.badRecords, bounded: job.limits.bound)
+        let restored = job.checkpointing?.restored
+        context.restore = restored?.positions ?? [:]
         let reader = try connector.openReader(context)
         defer {
             reader.close()
             barrierQueue.markEnded()
         }
+        // With checkpoints, reaching the end offsets of a caught-up run waits for the final barrier instead of
+        // ending: what is still open stays in state for the next run.
+        let waitAtEnd = job.checkpointing != nil && job.limits.bound == .caughtUp
+        var caughtUp = false
+        var recorded: [Int64: [Int: Int64]] = [:]
+        var committed: Int64 = 0
         emitter.onBackPressure = { reader.setPaused($0) }
         let queue = barrierQueue
         emitter.barrierWaiting = { queue.hasPending }
         let eventTime = job.plan.source.eventTime
         var watermarks = SplitWatermarks(
             maxDisorderMs: eventTime?.maxDisorderMs ?? 0, idleTimeoutMs: eventTime?.idleTimeoutMs ?? 10_000)
+        if let restored, eventTime != nil {
+            let now = job.clock.monotonicNs()
+            for split in reader.splitPositions().keys {
+                if let t = restored.eventTimes[split] {
+                    watermarks.record(SplitProgress(split: split, maxEventTime: t), nowNs: now)
+                }
+            }
+        }
 
         while !job.stopRequested.load(ordering: .relaxed) {
             _ = view.refresh()
-            guard sendWaitingBarriers() else { return }
+            guard sendWaitingBarriers(reader: reader, watermarks: watermarks, recorded: &recorded) else { return }
+            let done = job.completedCheckpoint.load(ordering: .acquiring)
+            if done > committed {
+                committed = done
+                if let positions = recorded[done] { reader.commit(positions) }
+                recorded = recorded.filter { $0.key > done }
+            }
+            if caughtUp {
+                usleep(UInt32(max(1, min(100, view.profile.flushLatencyMs))) * 1000)
+                continue
+            }
             var maxRows = max(1, view.profile.batchSize)
             if let limit = job.limits.maxRecords {
                 let left = limit - job.rowsRead.load(ordering: .relaxed)
-                if left <= 0 { break }
+                if left <= 0 {
+                    // With checkpoints the limit is a stop like any other: wait for the final barrier.
+                    guard job.checkpointing != nil else { break }
+                    caughtUp = true
+                    barrierQueue.markCaughtUp()
+                    continue
+                }
                 maxRows = min(maxRows, left)
             }
             var batch = Batch(schema: stage.outputSchema, capacity: maxRows)
@@ -99,16 +142,38 @@ struct SourceWorker {
             let lag = reader.lag()
             if !lag.isEmpty || poll.finished { metrics.setExtra(["lag": lag.values.reduce(0, +)]) }
             metrics.setExtra(reader.metrics())
-            if poll.finished { break }
+            if poll.finished {
+                if waitAtEnd {
+                    caughtUp = true
+                    barrierQueue.markCaughtUp()
+                    continue
+                }
+                job.ledger.recordFinal(positions: reader.splitPositions(), eventTimes: watermarks.eventTimes)
+                break
+            }
         }
+        // A final barrier requested with the stop goes out before the end.
+        guard sendWaitingBarriers(reader: reader, watermarks: watermarks, recorded: &recorded) else { return }
         emitter.broadcast(.end)
     }
 
-    /// Sends every requested barrier and cancel marker, in order; false when the job is shutting down.
-    private func sendWaitingBarriers() -> Bool {
+    /// Sends every requested barrier and cancel marker, in order, recording the reader's positions for each
+    /// checkpoint; false when the job is shutting down.
+    private func sendWaitingBarriers(
+        reader: any SourceReader, watermarks: SplitWatermarks, recorded: inout [Int64: [Int: Int64]]
+    ) -> Bool {
         for item in barrierQueue.take() {
             switch item {
             case .barrier(let b):
+                if job.checkpointing != nil {
+                    let positions = reader.splitPositions()
+                    let eventTimes = watermarks.eventTimes
+                    recorded[b.id] = positions
+                    job.ledger.update(b.id) { r in
+                        r.positions.merge(positions) { $1 }
+                        r.eventTimes.merge(eventTimes) { $1 }
+                    }
+                }
                 guard emitter.broadcast(.barrier(b)) else { return false }
                 job.barriers.acknowledge(b.id, task: task)
                 barrierQueue.markSent(b.id)
@@ -160,6 +225,7 @@ struct OperatorWorker {
                 try op.onBarrier(barrier, into: &out)
                 goOn = flush(&out) && emitter.broadcast(.barrier(barrier))
                 guard goOn else { return }
+                guard try takeCheckpoint(barrier) else { return }
                 job.barriers.acknowledge(barrier.id, task: task)
                 emitter.barrierPassed(barrier.id)
                 if let change = job.rescale(at: barrier.id, stage: stage) {
@@ -169,7 +235,8 @@ struct OperatorWorker {
                 job.barriers.decline(id)
                 goOn = emitter.broadcast(.cancel(id))
             case .ended:
-                try op.finish(into: &out)
+                // Stopped at a final barrier: what is still open stays in state, unfired.
+                if !job.suspending.load(ordering: .acquiring) { try op.finish(into: &out) }
                 if flush(&out) { emitter.broadcast(.end) }
                 return
             }
@@ -179,6 +246,43 @@ struct OperatorWorker {
             metrics.setExtra(op.metrics())
             if !goOn { return }
         }
+    }
+
+    /// Records this worker's watermark for the checkpoint and, in a stateful stage, waits until the job's
+    /// one state snapshot of it is taken. False: stop this thread (the job failed).
+    private func takeCheckpoint(_ barrier: Barrier) throws(StreamError) -> Bool {
+        guard let checkpointing = job.checkpointing else { return true }
+        let stageId = job.plan.stages[stage].id
+        let wm = input.watermarks.current
+        job.ledger.update(barrier.id) { r in r.watermarks[stageId] = min(r.watermarks[stageId] ?? .max, wm) }
+        guard job.plan.stages[stage].stateful, let state = job.state else { return true }
+        let job = self.job
+        let id = barrier.id
+        do throws(StreamError) {
+            return try arriveAtSnapshot(id, state: state, checkpointing: checkpointing)
+        } catch {
+            // The checkpoint fails, the job goes on: the coordinator counts it against tolerable_failures.
+            job.ledger.update(id) { $0.failure = error.message }
+            job.barriers.decline(id)
+            return true
+        }
+    }
+
+    private func arriveAtSnapshot(_ id: Int64, state: any KeyedStateBackend, checkpointing: JobCheckpointing)
+        throws(StreamError) -> Bool
+    {
+        let job = self.job
+        return try job.snapshots.arrive(
+            id, clock: job.clock, failed: { job.failed },
+            take: { () throws(StreamError) in
+                let directory = checkpointing.stagingDirectory + "/\(id)"
+                let files = try state.snapshot(into: directory)
+                job.ledger.update(id) { r in
+                    r.stateFiles = files
+                    r.stateDirectory = directory
+                }
+            },
+            record: { pause in job.ledger.update(id) { $0.pauseNs = pause } })
     }
 
     /// An old worker at its rescale barrier: re-fire late updates so nothing operator-local is left, meet
@@ -196,6 +300,7 @@ struct OperatorWorker {
         guard change.arrive(watermarks: input.watermarks, nowNs: { job.clock.monotonicNs() }, failed: { job.failed })
         else { return false }
         guard worker < change.newParallelism else {
+            _ = job.retiredTasks.withLock { $0.insert(task) }
             emitter.broadcast(.end)
             return false
         }
@@ -230,7 +335,10 @@ struct SinkWorker {
             case .watermark(let wm):
                 metrics.watermark.store(wm, ordering: .relaxed)
             case .snapshot(let barrier):
-                try writer.flush()
+                let pending = try writer.prepare(checkpoint: barrier.id)
+                if job.checkpointing != nil, !pending.isEmpty {
+                    job.ledger.update(barrier.id) { $0.pending += pending }
+                }
                 job.barriers.acknowledge(barrier.id, task: task)
             case .abort(let id):
                 job.barriers.decline(id)

@@ -12,11 +12,18 @@ public protocol KeyedStateBackend: AnyObject, Sendable {
     func metrics() -> [String: Int64]
     /// Flushes and closes; tables must not be used afterwards.
     func close() throws(StreamError)
+    /// Captures every table at this instant into the empty directory `directory` (RocksDB: a hard-link
+    /// checkpoint) and returns the files written, relative to it. Callers make sure no worker writes
+    /// meanwhile.
+    func snapshot(into directory: String) throws(StreamError) -> [String]
 }
 
 extension KeyedStateBackend {
     public func metrics() -> [String: Int64] { [:] }
     public func close() throws(StreamError) {}
+    public func snapshot(into directory: String) throws(StreamError) -> [String] {
+        throw StreamError(.checkpoint, "this state backend cannot be checkpointed")
+    }
 }
 
 /// One operator's keyed state. Safe to call from several workers at once as long as each touches only

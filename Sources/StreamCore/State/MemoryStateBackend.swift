@@ -17,6 +17,8 @@ public final class MemoryStateBackend: KeyedStateBackend {
         }
     }
 
+    func allTables() -> [(String, MemoryStateTable)] { tables.withLock { $0.map { ($0.key, $0.value) } } }
+
     public func metrics() -> [String: Int64] {
         let count = tables.withLock { $0.values.reduce(0) { $0 + $1.count } }
         return ["estimate-num-keys": Int64(count)]
@@ -36,6 +38,11 @@ final class MemoryStateTable: KeyedStateTable {
     final class Shard: Sendable {
         let map = Mutex<Namespaces>([:])
         func withLock<R>(_ body: (inout Namespaces) -> R) -> R { map.withLock { body(&$0) } }
+    }
+
+    /// Every entry, for a snapshot.
+    func allEntries() -> [([UInt8], [UInt8])] {
+        shards.flatMap { s in s.withLock { $0.values.flatMap { $0.map { ($0.key, $0.value) } } } }
     }
 
     var count: Int { shards.reduce(0) { acc, s in acc + s.withLock { $0.values.reduce(0) { $0 + $1.count } } } }

@@ -127,6 +127,19 @@ final class RocksDatabase: @unchecked Sendable {
     }
 
     /// Flushes the memtables of every column family to SST files (waits for it).
+    /// A hard-link checkpoint of the whole database at this instant into `directory`, which must not exist
+    /// yet (`rocksdb_checkpoint_create`; memtables are flushed first, so no WAL is needed to read it).
+    func checkpoint(into directory: String) throws(StreamError) {
+        let db = try handle()
+        var err: UnsafeMutablePointer<CChar>?
+        let cp = rocksdb_checkpoint_object_create(db, &err)
+        try RocksError.check(err, "cannot create a checkpoint of \(path)")
+        guard let cp else { throw StreamError(.checkpoint, "cannot create a checkpoint of \(path)") }
+        defer { rocksdb_checkpoint_object_destroy(cp) }
+        rocksdb_checkpoint_create(cp, directory, 0, &err)
+        try RocksError.check(err, "cannot write the checkpoint of \(path) to \(directory)")
+    }
+
     func flush() throws(StreamError) {
         let db = try handle()
         let flushOptions = rocksdb_flushoptions_create()!
