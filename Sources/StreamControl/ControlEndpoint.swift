@@ -56,6 +56,7 @@ public final class ControlEndpoint: Sendable {
     private let task = Mutex<Task<Void, Never>?>(nil)
     private let finished = DispatchSemaphore(value: 0)
     private let sampleEveryMs: Int
+    private let executor = ControlExecutor()
     private let minimumIntervalMs: Int
 
     public init(source: any ControlSource, address: ControlAddress, sampleEveryMs: Int = 1000) {
@@ -124,8 +125,8 @@ public final class ControlEndpoint: Sendable {
             logger: logger)
         let sampleEveryMs = self.sampleEveryMs
         let finished = self.finished
-        let t = Task { [self] in
-            let sampler = Task {
+        let t = Task(executorPreference: executor) { [self] in
+            let sampler = Task(executorPreference: executor) {
                 while !Task.isCancelled {
                     self.sample()
                     try? await Task.sleep(for: .milliseconds(sampleEveryMs))

@@ -1,5 +1,6 @@
 import StreamControl
 import StreamCore
+import StreamKafka
 import StreamPipeline
 
 #if canImport(Glibc)
@@ -80,6 +81,7 @@ public struct RunSession {
     }
 
     public func run() -> RunResult {
+        KafkaLog.route(to: RunLog.logger(label: "librdkafka"))
         let startedNs = SystemClock().monotonicNs()
         var pipelineName = request.file
         var profileName = request.profile ?? "steady"

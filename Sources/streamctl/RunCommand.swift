@@ -95,7 +95,13 @@ struct Run: ParsableCommand {
     @Option(help: "Start from the savepoint in this directory (any parallelism) instead of the latest checkpoint.")
     var fromSavepoint: String?
 
+    @Option(help: "Log lines on stderr: text (default) or json (one object a line; the summary line stays as is).")
+    var logFormat: String = "text"
+
     func validate() throws {
+        guard LogFormat(name: logFormat) != nil else {
+            throw ValidationError("--log-format takes text or json, not `\(logFormat)`")
+        }
         if fresh && append { throw ValidationError("--fresh and --append exclude each other: pick one") }
         guard ["auto", "on", "off"].contains(progress) else {
             throw ValidationError("--progress takes auto, on or off, not `\(progress)`")
@@ -104,6 +110,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         StopSignals.install()
+        RunLog.format = LogFormat(name: logFormat) ?? .text
         var request = RunRequest(file: file)
         request.profile = profile
         request.until = until
