@@ -108,6 +108,13 @@ public final class JobRunner: @unchecked Sendable {
     private var current: Current?
     private var broker: EmbeddedBroker?
     private let stopAsked = Atomic<Bool>(false)
+    private let switchLog = Mutex<[ProfileSwitch]>([])
+
+    /// Profile switches of this run, in order.
+    public var switches: [ProfileSwitch] { switchLog.withLock { $0 } }
+
+    func recordSwitch(_ s: ProfileSwitch) { switchLog.withLock { $0.append(s) } }
+
     /// How many times the job was started.
     public private(set) var starts = 0
 
@@ -305,6 +312,8 @@ public final class JobRunner: @unchecked Sendable {
             output: run.assembly.outputDescription, peakRSS: ProcessMemory.peakResidentBytes())
         if run.assembly.earlyStop.isRaised, case .file = spec.sink.kind { summary.partialOutput = true }
         summary.checkpoints = coordinator?.stats
+        summary.profileSwitches = switches.count
+        summary.profile = job.live.current.name
         return RunOutcome(summary: summary, failure: failure, stillBehind: stillBehind, tooLate: tooLate)
     }
 

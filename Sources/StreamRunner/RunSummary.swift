@@ -16,6 +16,8 @@ public struct RunSummary: Sendable {
     public var peakRSS: Int
     /// The run was stopped early and the file sink committed `_partial-part-*` files.
     public var partialOutput = false
+    /// Profile switches while the job ran.
+    public var profileSwitches = 0
     /// Checkpoints taken (and the one resumed from), when the pipeline has them.
     public var checkpoints: CheckpointStats?
 
@@ -46,7 +48,7 @@ public struct RunSummary: Sendable {
             ("rows_out", String(sink.reduce(Int64(0)) { $0 + $1.rowsIn })),
             ("data_loss_offsets", String(source.reduce(Int64(0)) { $0 + ($1.extra["data_loss_offsets"] ?? 0) })),
             ("late_rows", String(late)), ("bad_records", String(badRecords)), ("lag_left", String(lagLeft)),
-            ("duration_ms", String(durationMs)), ("profile", JSONText.quote(profile)), ("profile_switches", "0"),
+            ("duration_ms", String(durationMs)), ("profile", JSONText.quote(profile)), ("profile_switches", String(profileSwitches)),
             ("output", JSONText.quote(output)), ("peak_rss_bytes", String(peakRSS)),
             ("stage_busy_ms", stageBusy),
         ]

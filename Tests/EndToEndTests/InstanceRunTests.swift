@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// Several `streamctl run --instance I/N` processes over one key-partitioned topic on one dev broker.
@@ -82,14 +83,20 @@ import Testing
         return (rows, lines)
     }
 
+    /// Runs the N instances at the same time, as separate processes, and waits for all of them.
     func runInstances(_ n: Int, pipeline: URL, parallelism: Int) throws -> (stdout: String, rowsIn: [Int]) {
-        var out = ""
-        var rowsIn: [Int] = []
-        for i in 0..<n {
+        let outcomes = Mutex([Int: Outcome]())
+        DispatchQueue.concurrentPerform(iterations: n) { i in
             var args = ["run", pipeline.path, "--until", "caught-up", "--progress", "off", "--fresh"]
             args += ["--parallelism", String(parallelism)]
             if n > 1 { args += ["--instance", "\(i)/\(n)"] }
-            let r = try streamctlRun(args)
+            let r = (try? streamctlRun(args)) ?? Outcome(status: -1, stdout: "", stderr: "could not start")
+            outcomes.withLock { $0[i] = r }
+        }
+        var out = ""
+        var rowsIn: [Int] = []
+        for i in 0..<n {
+            let r = try #require(outcomes.withLock { $0[i] })
             #expect(r.status == 0, "\(r.stderr)")
             #expect(!r.stderr.contains("warning:"), "\(r.stderr)")
             out += r.stdout

@@ -216,6 +216,50 @@ import Testing
         #expect(sql.contains("-- differs: `aggregate-1` ttl"))
     }
 
+    @Test func fileSourcesFlinkCannotReadTheSameWayAreErrorsAtTheirKey() throws {
+        // The loader checks that input files exist: real ones, in a directory of this test's own.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("export-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for name in ["a.jsonl", "b.jsonl", "a.csv"] {
+            try "".write(toFile: "\(dir)/\(name)", atomically: true, encoding: .utf8)
+        }
+        let globbed = try exportErrors(
+            ordersPipeline(
+                operators: Self.hourly,
+                source: """
+                      file: { paths: [\(dir)/a.jsonl, \(dir)/b.jsonl] }
+                      event_time: { field: ts }
+                    """))
+        #expect(globbed.map { "\($0.line):\($0.column)" } == ["9:11"])
+        #expect(globbed.first?.message.contains("reads one file or directory") == true)
+        let header = try exportErrors(
+            ordersPipeline(
+                operators: Self.hourly,
+                source: """
+                      file: { paths: [\(dir)/a.csv] }
+                      format: csv
+                      event_time: { field: ts }
+                    """))
+        #expect(header.first?.message == "Flink's csv format cannot skip a header line")
+        let headerless = try export(
+            ordersPipeline(
+                operators: Self.hourly,
+                source: """
+                      file: { paths: [\(dir)/a.csv], header: false }
+                      format: csv
+                      event_time: { field: ts }
+                    """))
+        #expect(headerless.contains("'connector' = 'filesystem',\n  'path' = '\(dir)/a.csv',\n  'format' = 'csv'"))
+    }
+
+    @Test func stdoutAndNullSinksArePrintAndBlackhole() throws {
+        let printed = try export(ordersPipeline(operators: Self.hourly))
+        #expect(printed.contains("CREATE TABLE `sink` (\n  `shop` STRING,"))
+        #expect(printed.contains("'connector' = 'print'"))
+        #expect(try export(ordersPipeline(operators: Self.hourly, sink: "null: {}")).contains("'connector' = 'blackhole'"))
+    }
+
     @Test func intervalsUseTheLargestExactUnit() {
         #expect(FlinkSQL.interval(ms: 3_600_000) == "INTERVAL '1' HOUR")
         #expect(FlinkSQL.interval(ms: 90_000) == "INTERVAL '90' SECOND")

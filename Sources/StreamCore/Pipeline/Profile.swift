@@ -55,6 +55,25 @@ public struct Profile: Sendable, Hashable {
         self.watermarkMaxDriftMs = watermarkMaxDriftMs
     }
 
+    /// Every knob with its value as text, in a fixed order: what a switch logs as changed.
+    public var knobs: [(name: String, value: String)] {
+        func ms(_ v: Int64) -> String { "\(v)ms" }
+        return [
+            ("parallelism", String(parallelism)),
+            ("operator_parallelism", operatorParallelism.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                .joined(separator: ",")),
+            ("batch_size", String(batchSize)), ("channel_capacity", String(channelCapacity)),
+            ("checkpoint.interval", ms(checkpointIntervalMs)), ("checkpoint.timeout", ms(checkpointTimeoutMs)),
+            ("checkpoint.min_pause", ms(checkpointMinPauseMs)), ("checkpoint.incremental", String(checkpointIncremental)),
+            ("checkpoint.tolerable_failures", String(checkpointTolerableFailures)),
+            ("kafka.fetch_max_bytes", String(kafkaFetchMaxBytes)), ("kafka.queued_max_kbytes", String(kafkaQueuedMaxKBytes)),
+            ("sink.records_per_second", sinkRecordsPerSecond.map(String.init) ?? "unlimited"),
+            ("sink.bytes_per_second", sinkBytesPerSecond.map(String.init) ?? "unlimited"),
+            ("sink.max_open", String(sinkMaxOpen)), ("flush_latency", ms(flushLatencyMs)),
+            ("watermark.max_drift", watermarkMaxDriftMs.map(ms) ?? "off"),
+        ]
+    }
+
     /// The parallelism of operator `id`, given what the pipeline file pinned.
     public func parallelism(of id: String, pinned: Int?) -> Int {
         pinned ?? operatorParallelism[id] ?? parallelism

@@ -30,6 +30,8 @@ extension Job {
         let stage = stages[s]
         let next = stages[s + 1]
         let n = reserveBarrierId()
+        // The old layout aligns this barrier: its stateful workers take part in the snapshot.
+        let statefulNow = stages.filter(\.plan.stateful).reduce(0) { $0 + $1.parallelism }
         let capacity = max(1, live.current.channelCapacity)
         let p = stage.parallelism
         guard q != p else {
@@ -67,7 +69,7 @@ extension Job {
         stage.targets.add(after: n, gates: gates)
         let change = Rescale(barrier: n, stage: s, from: p, to: q, injectedAtNs: clock.monotonicNs())
         registerRescale(change)
-        injectBarrier(n)
+        injectBarrier(Barrier(id: n), statefulWorkers: statefulNow)
 
         for (k, gate) in addedGates.enumerated() {
             let w = p + k

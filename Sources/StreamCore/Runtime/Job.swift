@@ -147,14 +147,18 @@ public final class Job: Sendable {
     public func requestStop() { stopRequested.store(true, ordering: .relaxed) }
 
     /// Queues barrier `barrier` at every source worker. Ids must grow; an id not above the last is ignored.
-    public func injectBarrier(_ barrier: Barrier) {
+    public func injectBarrier(_ barrier: Barrier) { injectBarrier(barrier, statefulWorkers: nil) }
+
+    /// `statefulWorkers`: how many stateful workers take part in this barrier's snapshot, when the layout is
+    /// about to change (a rescale barrier is aligned by the old workers).
+    func injectBarrier(_ barrier: Barrier, statefulWorkers: Int?) {
         let fresh = lastBarrier.withLock { last -> Bool in
             guard barrier.id > last else { return false }
             last = barrier.id
             // Registered while holding the id lock so acknowledgements find it, whatever the threads do.
             barriers.injected(barrier.id)
             if checkpointing != nil, state != nil {
-                let stateful = stages.filter(\.plan.stateful).reduce(0) { $0 + $1.parallelism }
+                let stateful = statefulWorkers ?? stages.filter(\.plan.stateful).reduce(0) { $0 + $1.parallelism }
                 if stateful > 0 { snapshots.expect(barrier.id, workers: stateful) }
             }
             return true
@@ -165,6 +169,9 @@ public final class Job: Sendable {
 
     /// Queues barrier `id` at every source worker.
     public func injectBarrier(_ id: Int64) { injectBarrier(Barrier(id: id)) }
+
+    /// The newest barrier injected (by anyone: the checkpoint coordinator, a rescale, a test).
+    public var lastInjectedBarrier: Int64 { lastBarrier.withLock { $0 } }
 
     /// Queues the next barrier at every source worker and returns its id.
     @discardableResult

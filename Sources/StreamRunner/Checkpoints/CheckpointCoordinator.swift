@@ -54,13 +54,30 @@ final class CheckpointCoordinator {
         stats.restoredFrom = restoredFrom
         lastEndNs = clock.monotonicNs()
         lastTriggerNs = lastEndNs
+        known = job.lastInjectedBarrier
     }
 
     private var profile: Profile { job.live.current }
 
+    /// Barriers someone else injected (a rescale, a profile switch) are aligned cuts like any other: every
+    /// sink staged output at them, so each becomes a checkpoint here, or that output would never be published.
+    private var known: Int64 = 0
+
+    private func adoptForeignBarriers(now: UInt64) {
+        let last = job.lastInjectedBarrier
+        guard last > known else { return }
+        let mine = Set(flights.map(\.id))
+        for id in (known + 1)...last where !mine.contains(id) && job.barriers.status(id) != .unknown {
+            flights.append(Flight(id: id, startedNs: now, final: false))
+        }
+        flights.sort { $0.id < $1.id }
+        known = last
+    }
+
     /// One look: trigger a checkpoint when due, finish completed ones, fail timed-out ones.
     func tick() throws(StreamError) {
         let now = clock.monotonicNs()
+        adoptForeignBarriers(now: now)
         try settle(now: now)
         guard !finalRequested, flights.isEmpty, !job.failed, !job.isStopRequested else { return }
         let p = profile
@@ -76,6 +93,7 @@ final class CheckpointCoordinator {
     func trigger(now: UInt64) -> Int64 {
         let id = job.triggerBarrier(profile: profile.name)
         flights.append(Flight(id: id, startedNs: now, final: false))
+        known = max(known, id)
         lastTriggerNs = now
         return id
     }
@@ -84,14 +102,17 @@ final class CheckpointCoordinator {
     func stopWithFinalCheckpoint() {
         guard !finalRequested else { return }
         finalRequested = true
+        adoptForeignBarriers(now: clock.monotonicNs())
         let id = job.stopAtFinalBarrier()
         flights.append(Flight(id: id, startedNs: clock.monotonicNs(), final: true))
+        known = max(known, id)
     }
 
     /// After the job ended: finishes what completed; a job whose input ended of its own gets a last
     /// manifest saying so, holding the sources' end positions.
     func jobEnded(failed: Bool) throws(StreamError) {
-        try settle(now: clock.monotonicNs(), ended: true)
+        adoptForeignBarriers(now: clock.monotonicNs())
+        try settle(now: clock.monotonicNs(), ended: true, cleanEnd: !failed && !finalRequested)
         guard !failed, !finalRequested else { return }
         let progress = job.ledger.finalProgress
         let id = job.triggerBarrier()  // an id above every barrier; the job is gone, nothing is sent
@@ -110,7 +131,14 @@ final class CheckpointCoordinator {
         stats.lastId = id
     }
 
-    private func settle(now: UInt64, ended: Bool = false) throws(StreamError) {
+    private func discard(_ f: Flight) {
+        let record = job.ledger.take(f.id)
+        carried += record.pending
+        if let dir = record.stateDirectory { try? FileManager.default.removeItem(atPath: dir) }
+        try? FileManager.default.removeItem(atPath: store.directory(of: f.id))
+    }
+
+    private func settle(now: UInt64, ended: Bool = false, cleanEnd: Bool = false) throws(StreamError) {
         var remaining: [Flight] = []
         for f in flights {
             switch job.barriers.status(f.id) {
@@ -118,12 +146,17 @@ final class CheckpointCoordinator {
                 do throws(StreamError) { try complete(f, now: now) } catch {
                     try failed(f, reason: error.message)
                 }
+            case .aborted where ended && cleanEnd:
+                discard(f)
             case .aborted:
                 let why = job.ledger.peekFailure(f.id) ?? "declined by a worker (a newer barrier or a cancel overtook it)"
                 try failed(f, reason: why)
             case .pending, .unknown:
                 let ageMs = Int64((now &- f.startedNs) / 1_000_000)
-                if ended {
+                if ended && cleanEnd {
+                    // The input ended under it: the last manifest (`finished`) takes its place.
+                    discard(f)
+                } else if ended {
                     try failed(f, reason: "the job ended before every worker acknowledged it")
                 } else if ageMs >= profile.checkpointTimeoutMs {
                     job.cancelBarrier(f.id)

@@ -1,0 +1,74 @@
+import StreamCore
+import Synchronization
+
+/// One profile switch of a running job: what changed, why, and what it cost.
+public struct ProfileSwitch: Sendable, Hashable {
+    public struct Change: Sendable, Hashable {
+        public var knob: String
+        public var old: String
+        public var new: String
+    }
+    public var from: String
+    public var to: String
+    public var reason: String
+    public var changes: [Change]
+    /// The barriers the switch took (one per operator whose parallelism changed, else one for the profile).
+    public var barriers: [Int64]
+    /// How long rows stopped flowing through the rescaled stages (stop-the-world), milliseconds.
+    public var pauseMs: Int64
+    /// From the request to the last barrier completed, milliseconds.
+    public var appliedMs: Int64
+
+    /// The log line.
+    public var description: String {
+        let what = changes.isEmpty ? "no knob changed" : changes.map { "\($0.knob) \($0.old) → \($0.new)" }
+            .joined(separator: ", ")
+        return "profile: \(from) → \(to) (\(reason)): \(what); applied in \(appliedMs) ms, rows stopped for "
+            + "\(pauseMs) ms"
+    }
+}
+
+extension JobRunner {
+    /// Switches the running job to `profile`. Knobs that need no barrier (batch size, flush latency, channel
+    /// bound, sink throttle, checkpoint timing — a checkpoint in flight takes the new timeout) apply at once;
+    /// each operator whose parallelism changes is rescaled at a barrier of its own (key-group ranges move, no
+    /// state); with no parallelism change, one barrier carries the profile's name (with checkpoints on it
+    /// is a checkpoint, so the manifest says which profile it was taken under).
+    @discardableResult
+    public func switchProfile(to profile: Profile, reason: String) throws(StreamError) -> ProfileSwitch {
+        guard let job, !job.isFinished else { throw StreamError(.config, "no running job to switch") }
+        let started = clock.monotonicNs()
+        let old = job.live.current
+        let before = Dictionary(old.knobs.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
+        let changes = profile.knobs.compactMap { k -> ProfileSwitch.Change? in
+            before[k.name] == k.value ? nil : .init(knob: k.name, old: before[k.name] ?? "", new: k.value)
+        }
+        job.updateProfile(profile)
+        var barriers: [Int64] = []
+        var pauseNs: UInt64 = 0
+        for (i, stage) in job.plan.stages.enumerated() {
+            guard case .transform = stage.kind, i > 0 else { continue }
+            let pinned = spec.operators.first { $0.id == stage.id }?.parallelism
+            let target = profile.parallelism(of: stage.id, pinned: pinned)
+            guard let now = job.parallelism(of: stage.id), now != target else { continue }
+            let n = try job.rescale(stage: stage.id, to: target)
+            barriers.append(n)
+            let status = job.barriers.wait(for: n, timeoutMs: Int(min(Int64(Int.max), profile.checkpointTimeoutMs)))
+            guard status == .completed else {
+                throw StreamError(.checkpoint, "switching to \(profile.name): the barrier of `\(stage.id)` did not complete (\(status))")
+            }
+            pauseNs += job.rescalePauseNs(barrier: n) ?? 0
+        }
+        if barriers.isEmpty {
+            let n = job.triggerBarrier(profile: profile.name)
+            barriers.append(n)
+            _ = job.barriers.wait(for: n, timeoutMs: Int(min(Int64(Int.max), profile.checkpointTimeoutMs)))
+        }
+        let record = ProfileSwitch(
+            from: old.name, to: profile.name, reason: reason, changes: changes, barriers: barriers,
+            pauseMs: Int64(pauseNs / 1_000_000), appliedMs: Int64((clock.monotonicNs() &- started) / 1_000_000))
+        recordSwitch(record)
+        RunLog.write(record.description)
+        return record
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Synchronization
+import StreamCore
+import StreamPipeline
+import Testing
+
+@testable import StreamRunner
+
+/// A running job switched between profiles — parallelism changes included — writes exactly what an
+/// unswitched run writes, with checkpoints on (a switch's barriers are checkpoints too).
+@Suite(.serialized) struct ProfileSwitchTests {
+    func yaml(_ dir: URL) -> String {
+        """
+        name: switching
+        schema: { order_id: int64, shop: string, customer: string, amount: decimal(2), ts: timestamp }
+        source:
+          generator: { seed: 12, rows: 80000, rate: 40000, keys: 500, skew: 1.1, splits: 4, step: 1s, disorder: 2s, start_time: "2026-11-27T00:00:00Z" }
+          event_time: { field: ts, max_disorder: 5s }
+        operators:
+          - key_by: shop
+          - window: { tumbling: 10m, aggregate: { orders: count(), revenue: sum(amount) } }
+            id: w
+        sink:
+          file: { path: \(dir.path)/out, format: json }
+        state: { backend: rocksdb, dir: \(dir.path)/state, memory: 64MiB }
+        checkpoints: { dir: \(dir.path)/checkpoints, retain: 2 }
+        """
+    }
+
+    func lines(_ dir: URL) throws -> [String] {
+        var out: [String] = []
+        for case let f as String in FileManager.default.enumerator(atPath: dir.path + "/out") ?? .init()
+        where (f as NSString).lastPathComponent.hasPrefix("part-") {
+            out += try String(contentsOfFile: dir.path + "/out/" + f, encoding: .utf8).split(separator: "\n").map(String.init)
+        }
+        return out.sorted()
+    }
+
+    func profile(_ name: String, parallelism: Int) -> Profile {
+        var p = Profile.builtIn[name]!
+        p.parallelism = parallelism
+        p.checkpointIntervalMs = 200
+        return p
+    }
+
+    @Test func backfillToSteadyToSeasonalToSteadyWithParallelism4To1To2To1EqualsAnUnswitchedRun() throws {
+        let a = FileManager.default.temporaryDirectory.appendingPathComponent("switch-\(UUID().uuidString)")
+        let b = FileManager.default.temporaryDirectory.appendingPathComponent("switch-\(UUID().uuidString)")
+        defer {
+            try? FileManager.default.removeItem(at: a)
+            try? FileManager.default.removeItem(at: b)
+        }
+        let plain = JobRunner(
+            spec: try PipelineLoader.load(yaml: yaml(a), file: "a.yaml"), profile: profile("steady", parallelism: 1),
+            options: RunOptions(bindArenas: false))
+        #expect(try plain.run().failure == nil)
+        let expected = try lines(a)
+        #expect(expected.count > 1_000)
+
+        let runner = JobRunner(
+            spec: try PipelineLoader.load(yaml: yaml(b), file: "b.yaml"), profile: profile("backfill", parallelism: 4),
+            options: RunOptions(bindArenas: false))
+        try runner.start()
+        let steps: [(String, Int, Int)] = [("steady", 1, 15_000), ("seasonal", 2, 35_000), ("steady", 1, 55_000)]
+        let switching = Thread {
+            for (name, p, after) in steps {
+                while (runner.job?.rowsReadTotal ?? 0) < after && !(runner.job?.isFinished ?? true) { usleep(1_000) }
+                _ = try? runner.switchProfile(to: self.profile(name, parallelism: p), reason: "test: \(name)")
+            }
+        }
+        switching.start()
+        let outcome = runner.wait()
+        while !switching.isFinished { usleep(1_000) }
+        #expect(outcome.failure == nil, "\(outcome.failure?.message ?? "")")
+        let records = runner.switches
+        #expect(records.map(\.to) == ["steady", "seasonal", "steady"])
+        #expect(records.map { $0.changes.first { $0.knob == "parallelism" }?.new } == ["1", "2", "1"])
+        #expect(records.allSatisfy { $0.barriers.count == 1 })
+        #expect(outcome.summary.json.contains("\"profile_switches\":3"))
+        #expect(outcome.summary.json.contains("\"profile\":\"steady\""))
+        let got = try lines(b)
+        #expect(got.count == expected.count)
+        #expect(got == expected)
+    }
+}
