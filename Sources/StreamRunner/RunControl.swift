@@ -72,9 +72,12 @@ public final class RunControl: ControlSource, @unchecked Sendable {
             allocatedBytes: jm?.allocated, activeBytes: jm?.active, residentBytes: jm?.resident, mappedBytes: jm?.mapped,
             processResidentBytes: ProcessMemory.residentBytes(),
             budgetBytes: runner.spec.state.backend == .rocksdb ? Int(runner.spec.state.memoryBytes) : nil)
+        // The current profile is the last switch's target, else the one the run started with.
+        let switches = runner.switches
         return ControlSnapshot(
-            pipeline: runner.spec.name, profile: runner.profile.name, pid: getpid(), startedAtMs: startedAtMs,
-            running: !(job?.isFinished ?? true), job: jobSnapshot, stages: stages, memory: memory)
+            pipeline: runner.spec.name, profile: switches.last?.to ?? runner.profile.name, pid: getpid(),
+            startedAtMs: startedAtMs, running: !(job?.isFinished ?? true), job: jobSnapshot, stages: stages,
+            memory: memory, profileSwitches: switches.count)
     }
 
     public func dumpHeapProfile() throws(ControlError) -> String {
