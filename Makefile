@@ -1,8 +1,9 @@
 # streamctl — build, test and run. `make run` and `make test` set up a fresh Debian machine themselves.
 SWIFT      ?= swift
 RELEASE    := .build/release/streamctl
-# graphviz: the README pipes `streamctl graph` into `dot`.
-DEB_PKGS   := librdkafka-dev librocksdb-dev libjemalloc-dev kcat pkg-config graphviz
+# graphviz: the README pipes `streamctl graph` into `dot`, and `graph --format svg` runs it; tmux and curl: the
+# tests of `streamctl top` and of the control endpoint.
+DEB_PKGS   := librdkafka-dev librocksdb-dev libjemalloc-dev kcat pkg-config graphviz tmux curl
 BENCH_PKGS := rocksdb-tools
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -37,9 +38,13 @@ run: build
 	@echo "output: $$(find out/orders -name 'part-*' | wc -l) files under out/orders/, e.g.:"; \
 	  f=$$(find out/orders -name 'part-*' | sort | head -1); echo "$$f"; head -3 "$$f"
 
+# Every example with an expectation in examples/expected/ run on known input and compared (JUnit under out/).
 smoke: build
 	$(RELEASE) validate examples/*.yaml
-	$(RELEASE) run examples/stdout.yaml --max-records 10 --progress off
+	mkdir -p out
+	$(RELEASE) smoke examples/stdout.yaml --expect examples/expected/stdout.jsonl --junit out/smoke-stdout.xml
+	$(RELEASE) smoke examples/orders.yaml --data examples/data/orders-sample.jsonl \
+	  --expect examples/expected/orders.jsonl --junit out/smoke-orders.xml
 
 bench: build
 	@missing=""; for p in $(BENCH_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

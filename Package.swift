@@ -10,6 +10,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
@@ -23,7 +28,9 @@ let package = Package(
         // The pipeline file: YAML model, strict validation with positions.
         .target(name: "StreamPipeline", dependencies: ["StreamCore", "Yams"]),
         // Kafka source and sink, embedded broker (librdkafka mock cluster).
-        .target(name: "StreamKafka", dependencies: ["StreamCore", "CRdKafka"]),
+        .target(
+            name: "StreamKafka",
+            dependencies: ["StreamCore", "CRdKafka", .product(name: "Logging", package: "swift-log")]),
         // RocksDB keyed state and the memory budget.
         .target(name: "StreamState", dependencies: ["StreamCore", "CRocksDB", "CRocksShim", "CJemalloc"]),
         // C++ additions to RocksDB's C API (write buffer manager charged to the block cache).
@@ -35,9 +42,25 @@ let package = Package(
         // The job's lifecycle: assembly of the parts, start, supervision, stop, restart, the summary.
         .target(
             name: "StreamRunner",
-            dependencies: ["StreamCore", "StreamPipeline", "StreamKafka", "StreamState", "StreamSinks", "StreamOps"]),
+            dependencies: [
+                "StreamCore", "StreamPipeline", "StreamKafka", "StreamState", "StreamSinks", "StreamOps", "StreamControl",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // `streamctl export flink-sql`: the pipeline as a Flink SQL script.
         .target(name: "StreamExport", dependencies: ["StreamCore", "StreamPipeline"]),
+        // The control endpoint (HTTP on loopback): /status, /metrics, heap dumps; the client the commands use.
+        .target(
+            name: "StreamControl",
+            dependencies: [
+                "StreamCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
         // jemalloc's configuration for the executable (the `malloc_conf` symbol).
         .target(name: "CMallocConf"),
         .executableTarget(
@@ -46,7 +69,8 @@ let package = Package(
                 "CMallocConf",
                 "StreamCore", "StreamPipeline", "StreamKafka", "StreamState", "StreamSinks", "StreamOps",
                 "StreamRunner",
-                "StreamExport",
+                "StreamExport", "StreamControl",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // jemalloc linked into the executable replaces glibc malloc for the whole process.
@@ -64,6 +88,9 @@ let package = Package(
             dependencies: ["StreamRunner", "StreamPipeline", "StreamCore", "StreamKafka", "StreamState"]),
         .testTarget(name: "StreamExportTests", dependencies: ["StreamExport", "StreamPipeline", "StreamCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["StreamCore"]),
+        .testTarget(
+            name: "StreamControlTests",
+            dependencies: ["StreamControl", "StreamRunner", "StreamPipeline", "StreamCore", "StreamOps"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

@@ -71,6 +71,14 @@ public enum JemallocStats {
     /// True when heap profiling was enabled at start (`MALLOC_CONF=prof:true`).
     public static var isProfilingEnabled: Bool { read("opt.prof", as: Bool.self) ?? false }
 
+    /// Switches allocation sampling on (`prof.active`), for a process started with `prof:true`; false without.
+    @discardableResult
+    public static func activateProfiling() -> Bool {
+        guard isProfilingEnabled else { return false }
+        var on = true
+        return mallctl("prof.active", nil, nil, &on, MemoryLayout<Bool>.size) == 0
+    }
+
     /// Writes a heap profile for jeprof to `path`; false when profiling is off or the write failed.
     @discardableResult
     public static func dumpHeapProfile(to path: String) -> Bool {

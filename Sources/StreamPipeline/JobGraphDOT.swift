@@ -3,7 +3,18 @@ import StreamCore
 /// The job graph as Graphviz DOT: one node per source, operator and sink, labelled with id, kind and
 /// parallelism; edges labelled `forward` or `key_by(fields)`. A `key_by` is drawn as the edge it creates.
 public enum JobGraphDOT {
-    public static func render(_ spec: PipelineSpec, profile: Profile) -> String {
+    /// What a running job adds to a node: a fill colour and a line under its label.
+    public struct Decoration: Sendable, Hashable {
+        public var fill: String
+        public var note: String
+        public init(fill: String, note: String) {
+            self.fill = fill
+            self.note = note
+        }
+    }
+
+    /// `decorations` by node id (`source`, an operator id, `sink`) colour the nodes of a running job.
+    public static func render(_ spec: PipelineSpec, profile: Profile, decorations: [String: Decoration] = [:]) -> String {
         var lines = [
             "digraph \(quote(spec.name)) {",
             "    rankdir=LR;",
@@ -12,7 +23,13 @@ public enum JobGraphDOT {
         ]
         func node(_ id: String, _ kind: String, pinned: Int?) {
             let p = profile.parallelism(of: id, pinned: pinned)
-            lines.append("    \(quote(id)) [label=\(quote("\(id)\n\(kind)\nparallelism \(p)"))];")
+            if let d = decorations[id] {
+                lines.append(
+                    "    \(quote(id)) [label=\(quote("\(id)\n\(kind)\nparallelism \(p)\n\(d.note)")), "
+                        + "style=\"rounded,filled\", fillcolor=\(quote(d.fill))];")
+            } else {
+                lines.append("    \(quote(id)) [label=\(quote("\(id)\n\(kind)\nparallelism \(p)"))];")
+            }
         }
         node("source", sourceKind(spec.source.kind), pinned: spec.source.parallelism)
         var previous = "source"

@@ -1,4 +1,5 @@
 import Foundation
+import StreamControl
 import StreamCore
 import StreamKafka
 import StreamOps
@@ -373,7 +374,7 @@ public final class JobRunner: @unchecked Sendable {
         let fm = FileManager.default
         guard let names = try? fm.contentsOfDirectory(atPath: directory) else { return 0 }
         var removed = 0
-        for n in names where n != StateDirectoryLock.fileName {
+        for n in names where n != StateDirectoryLock.fileName && n != ControlFile.fileName {
             do { try fm.removeItem(atPath: directory + "/" + n) } catch {
                 throw StreamError(.state, "cannot clear \(directory): \(error.localizedDescription)")
             }

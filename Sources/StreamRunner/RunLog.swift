@@ -1,3 +1,5 @@
+import Foundation
+import Logging
 import StreamCore
 import Synchronization
 
@@ -5,11 +7,36 @@ import Synchronization
     import Glibc
 #endif
 
-/// Lines on stderr: logs, progress and warnings never mix with rows on stdout.
+/// Lines on stderr: logs, progress and warnings never mix with rows on stdout. Log lines go through swift-log
+/// (`RunLog.logger`, handler `RunLogHandler`): human text as it always was, or one JSON object a line with
+/// `--log-format json`. The summary line is JSON already and is written as it is (`writeLine`).
 public enum RunLog {
-    /// Writes `message` and a newline to stderr in one `write`, so lines of several threads do not interleave.
+    /// How log lines are written; set once at start, before threads log.
+    public static var format: LogFormat {
+        get { LogFormat(rawValue: formatRaw.load(ordering: .relaxed)) ?? .text }
+        set { formatRaw.store(newValue.rawValue, ordering: .relaxed) }
+    }
+    private static let formatRaw = Atomic<Int>(LogFormat.text.rawValue)
+
+    /// streamctl's own logger; librdkafka's lines use `logger(label: "librdkafka")`.
+    public static let logger = Self.logger(label: "streamctl")
+
+    public static func logger(label: String) -> Logger {
+        var logger = Logger(label: label) { RunLogHandler(label: $0) }
+        logger.logLevel = .info
+        return logger
+    }
+
+    /// Logs `message`; a leading `error:` or `warning:` sets the level.
     public static func write(_ message: String) {
-        var line = message + "\n"
+        let level: Logger.Level =
+            message.hasPrefix("error:") ? .error : (message.hasPrefix("warning:") ? .warning : .info)
+        logger.log(level: level, "\(message)")
+    }
+
+    /// Writes `text` and a newline to stderr in one `write`, so lines of several threads do not interleave.
+    public static func writeLine(_ text: String) {
+        var line = text + "\n"
         line.withUTF8 { buf in
             var p = buf.baseAddress!
             var left = buf.count
@@ -19,6 +46,55 @@ public enum RunLog {
                 p += n
                 left -= n
             }
+        }
+    }
+}
+
+/// `--log-format`: `text` for people, `json` for log collectors.
+public enum LogFormat: Int, Sendable {
+    case text
+    case json
+
+    public init?(name: String) {
+        switch name {
+        case "text": self = .text
+        case "json": self = .json
+        default: return nil
+        }
+    }
+}
+
+/// Writes swift-log records to stderr: the message alone (text), or `{"ts","level","logger","message",…}`.
+public struct RunLogHandler: LogHandler {
+    public let label: String
+    public var logLevel: Logger.Level = .info
+    public var metadata: Logger.Metadata = [:]
+
+    public init(label: String) { self.label = label }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        let text = event.message.description
+        switch RunLog.format {
+        case .text:
+            RunLog.writeLine(text)
+        case .json:
+            // The level says it: no `error: ` / `warning: ` in front of the message.
+            var text = Substring(text)
+            for prefix in ["error: ", "warning: "] where text.hasPrefix(prefix) { text = text.dropFirst(prefix.count) }
+            var doc: [String: String] = [
+                "ts": ISO8601DateFormatter().string(from: Date()), "level": event.level.rawValue, "logger": label,
+                "message": String(text),
+            ]
+            for (k, v) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) { doc[k] = "\(v)" }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let line = (try? encoder.encode(doc)).map { String(decoding: $0, as: UTF8.self) } ?? String(text)
+            RunLog.writeLine(line)
         }
     }
 }

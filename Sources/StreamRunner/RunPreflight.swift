@@ -1,4 +1,5 @@
 import Foundation
+import StreamControl
 import StreamCore
 import StreamSinks
 
@@ -84,7 +85,7 @@ public struct RunPreflight: Sendable {
     static func stateEntries(_ dir: String) throws(PreflightFailure) -> [String] {
         do {
             return try FileManager.default.contentsOfDirectory(atPath: dir)
-                .filter { $0 != StateDirectoryLock.fileName }.sorted()
+                .filter { $0 != StateDirectoryLock.fileName && $0 != ControlFile.fileName }.sorted()
         } catch {
             throw PreflightFailure(
                 kind: .io, message: "cannot read state directory \(dir): \(error.localizedDescription)")

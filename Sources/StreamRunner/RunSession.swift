@@ -1,4 +1,6 @@
+import StreamControl
 import StreamCore
+import StreamKafka
 import StreamPipeline
 
 #if canImport(Glibc)
@@ -23,6 +25,11 @@ public struct RunRequest: Sendable {
     public var leftovers: LeftoverPolicy
     /// `--instance I/N`: this process's share of a Kafka topic's partitions.
     public var instance: String?
+    /// `--http ADDRESS`: serve the control endpoint there (see `ControlAddress`).
+    public var http: String?
+    /// `--heap-profile-dir` and `--heap-profile-interval`.
+    public var heapProfileDir: String?
+    public var heapProfileInterval: String?
     /// `--savepoint-on-exit DIR`: a self-contained copy of the final checkpoint.
     public var savepointOnExit: String?
     /// `--from-savepoint DIR`: start from that savepoint instead of the latest checkpoint.
@@ -74,6 +81,7 @@ public struct RunSession {
     }
 
     public func run() -> RunResult {
+        KafkaLog.route(to: RunLog.logger(label: "librdkafka"))
         let startedNs = SystemClock().monotonicNs()
         var pipelineName = request.file
         var profileName = request.profile ?? "steady"
@@ -156,13 +164,24 @@ public struct RunSession {
         }
         defer { withExtendedLifetime(lock) {} }
 
+        let controlSetup: (ControlAddress?, HeapProfiles?)
+        do throws(FlagError) { controlSetup = try RunFlags.control(request) } catch {
+            return early(.config, error.message)
+        }
         let disk = spec.state.backend == .rocksdb ? DiskSpaceWatch(directory: spec.state.dir) : nil
         if let short = disk?.shortage(minimum: DiskSpaceWatch.startMinimum, starting: true) {
             return early(.failed(short.kind), short.message)
         }
         let runner = JobRunner(spec: spec, profile: profile, options: options)
+        // Up before the job starts, so it answers (with an empty job) while the parts are assembled.
+        let control = RunControl(runner: runner, heapProfiles: controlSetup.1)
+        do throws(ControlError) { try control.start(address: controlSetup.0) } catch {
+            return early(.config, error.message)
+        }
+        defer { control.stop() }
         let signals = self.signals
         let shouldStop = {
+            control.tick()
             if signals() >= 2 {
                 RunLog.write(
                     "second signal: exiting without draining; in-progress part files are left for the next run to remove"

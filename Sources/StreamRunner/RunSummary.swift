@@ -92,7 +92,7 @@ extension RunSummary {
     /// Writes the line to stderr and, when given, appends it to `file`.
     public func emit(to file: String?) {
         let line = json
-        RunLog.write(line)
+        RunLog.writeLine(line)
         if let file { AppendFile(path: file).append(Array((line + "\n").utf8)) }
     }
 }

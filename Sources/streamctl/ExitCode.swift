@@ -18,6 +18,8 @@ enum Exit: Int32 {
     case leftoverOutput = 6
     /// Another streamctl process holds `state.dir` (its pid is in the message).
     case locked = 7
+    /// `smoke`: the output differs from the expectation.
+    case smokeMismatch = 8
     /// A bad record under `on_bad_record: fail`.
     case badRecord = 65
     /// Kafka could not be reached.

@@ -75,6 +75,14 @@ struct Run: ParsableCommand {
     @Option(help: "Process I of N on one Kafka topic: read the partitions p with p % N == I (e.g. 0/3).")
     var instance: String?
 
+    @Option(help: "Serve the control endpoint (/status, /metrics) on HOST:PORT; port 0 picks one (e.g. 127.0.0.1:0).")
+    var http: String?
+
+    @Option(help: "Write jemalloc heap profiles for jeprof into this directory (sampling on for the run).")
+    var heapProfileDir: String?
+
+    @Option(help: "With --heap-profile-dir: also write a profile this often (e.g. 10m).")
+    var heapProfileInterval: String?
     @Option(help: "After a failure, start again this many times, each from the latest checkpoint (default 0).")
     var restarts: Int?
 
@@ -87,7 +95,13 @@ struct Run: ParsableCommand {
     @Option(help: "Start from the savepoint in this directory (any parallelism) instead of the latest checkpoint.")
     var fromSavepoint: String?
 
+    @Option(help: "Log lines on stderr: text (default) or json (one object a line; the summary line stays as is).")
+    var logFormat: String = "text"
+
     func validate() throws {
+        guard LogFormat(name: logFormat) != nil else {
+            throw ValidationError("--log-format takes text or json, not `\(logFormat)`")
+        }
         if fresh && append { throw ValidationError("--fresh and --append exclude each other: pick one") }
         guard ["auto", "on", "off"].contains(progress) else {
             throw ValidationError("--progress takes auto, on or off, not `\(progress)`")
@@ -96,6 +110,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         StopSignals.install()
+        RunLog.format = LogFormat(name: logFormat) ?? .text
         var request = RunRequest(file: file)
         request.profile = profile
         request.until = until
@@ -110,6 +125,9 @@ struct Run: ParsableCommand {
         request.summaryFile = summary
         request.leftovers = fresh ? .fresh : (append ? .append : .refuse)
         request.instance = instance
+        request.http = http
+        request.heapProfileDir = heapProfileDir
+        request.heapProfileInterval = heapProfileInterval
         request.savepointOnExit = savepointOnExit
         request.restarts = restarts
         request.restartDelay = restartDelay

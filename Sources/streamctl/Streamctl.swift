@@ -21,12 +21,16 @@ struct Streamctl: ParsableCommand {
               0 ok                       5 state of an earlier run in state.dir
               1 failure (a bug)          6 output of an earlier run in the way
               2 configuration error      7 state.dir held by another streamctl
-              3 still behind at end     65 bad record (on_bad_record: fail)
-              4 too many late rows      69 Kafka unreachable
-             74 I/O or state error      75 checkpoint failure
+              3 still behind at end      8 smoke: output differs
+              4 too many late rows      65 bad record (on_bad_record: fail)
+             69 Kafka unreachable, or   74 I/O or state error
+                no running job (status) 75 checkpoint failure
             130 second signal while draining
             """,
         version: version,
-        subcommands: [Validate.self, Graph.self, Run.self, Checkpoints.self, DevBroker.self, Info.self, Bench.self, Export.self]
+        subcommands: [
+            Validate.self, Graph.self, Run.self, Status.self, Top.self, Smoke.self, Checkpoints.self, DevBroker.self,
+            Info.self, Bench.self, Export.self,
+        ]
     )
 }

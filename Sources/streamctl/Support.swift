@@ -24,6 +24,12 @@ enum StopSignals {
         }
         signal(SIGINT, handler)
         signal(SIGTERM, handler)
+        // A parent may start us with these blocked (a test harness, some supervisors): they must reach us.
+        var stops = sigset_t()
+        sigemptyset(&stops)
+        sigaddset(&stops, SIGINT)
+        sigaddset(&stops, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &stops, nil)
         signal(SIGPIPE, SIG_IGN)
         // A parent that spawned us from a thread with signals blocked (libdispatch workers block them all)
         // passes that mask on; unblock the two we act on, or a stop request would stay pending forever.

@@ -62,6 +62,12 @@ public struct JobSnapshot: Sendable {
     public var workers: [WorkerSnapshot]
     public var state: [String: Int64]
 
+    public init(takenAtNs: UInt64, workers: [WorkerSnapshot], state: [String: Int64]) {
+        self.takenAtNs = takenAtNs
+        self.workers = workers
+        self.state = state
+    }
+
     /// Per-worker busy / idle / back-pressured milliseconds per second and row rates between `earlier` and self.
     public func rates(since earlier: JobSnapshot) -> [WorkerRates] {
         let seconds = Double(takenAtNs &- earlier.takenAtNs) / 1e9

@@ -8,6 +8,7 @@ final class RdKafkaConfig {
 
     init() {
         raw = rd_kafka_conf_new()
+        KafkaLog.install(on: raw!)
     }
 
     deinit {
