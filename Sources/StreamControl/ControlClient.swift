@@ -21,6 +21,13 @@ public struct ControlClient: Sendable {
         port = address.port
     }
 
+    /// `request` with the method by name (`GET`, `POST`), for callers that do not import NIO.
+    public func send(_ method: String, _ path: String, timeoutMs: Int64 = 5000) throws(ControlError)
+        -> (status: Int, body: [UInt8])
+    {
+        try request(method.uppercased() == "POST" ? .POST : .GET, path, timeoutMs: timeoutMs)
+    }
+
     /// Sends one request; returns the status and the body. Throws when the endpoint cannot be reached.
     public func request(_ method: HTTPMethod = .GET, _ path: String, timeoutMs: Int64 = 5000) throws(ControlError)
         -> (status: Int, body: [UInt8])

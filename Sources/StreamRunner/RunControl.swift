@@ -34,9 +34,10 @@ public final class RunControl: ControlSource, @unchecked Sendable {
                     + "it has no authentication")
         }
         let endpoint = ControlEndpoint(source: self, address: address)
+        register(on: endpoint)
         let url = try endpoint.start()
         self.endpoint = endpoint
-        RunLog.write("control endpoint at \(url) (/status, /metrics)")
+        RunLog.write("control endpoint at \(url) (/status, /metrics, /profile, /savepoint)")
         let dir = runner.spec.state.dir
         do throws(StreamError) { try Directories.create(dir) } catch {
             RunLog.write("warning: \(error.message): `streamctl status` will not find this job")

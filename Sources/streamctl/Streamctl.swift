@@ -29,8 +29,8 @@ struct Streamctl: ParsableCommand {
             """,
         version: version,
         subcommands: [
-            Validate.self, Graph.self, Run.self, Status.self, Top.self, Smoke.self, Checkpoints.self, DevBroker.self,
-            Info.self, Bench.self, Export.self,
+            Validate.self, Graph.self, Run.self, Status.self, Top.self, ProfileControl.self, Savepoint.self, Smoke.self,
+            Checkpoints.self, DevBroker.self, Info.self, Bench.self, Export.self,
         ]
     )
 }

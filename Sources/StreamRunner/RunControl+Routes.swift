@@ -1,0 +1,96 @@
+import Foundation
+import StreamControl
+import StreamCore
+
+/// The routes that act on the running job: `GET /profile`, `POST /profile?name=NAME&reason=TEXT`,
+/// `POST /savepoint?dir=DIR`.
+extension RunControl {
+    struct ProfileAnswer: Codable, Sendable {
+        var profile: String
+        var switches: [SwitchAnswer]
+    }
+
+    struct SwitchAnswer: Codable, Sendable {
+        var from: String
+        var to: String
+        var reason: String
+        var changes: [String: [String]]
+        var barriers: [Int64]
+        var pause_ms: Int64
+        var applied_ms: Int64
+
+        init(_ s: ProfileSwitch) {
+            from = s.from
+            to = s.to
+            reason = s.reason
+            changes = Dictionary(s.changes.map { ($0.knob, [$0.old, $0.new]) }, uniquingKeysWith: { a, _ in a })
+            barriers = s.barriers
+            pause_ms = s.pauseMs
+            applied_ms = s.appliedMs
+        }
+    }
+
+    struct SavepointAnswer: Codable, Sendable {
+        var checkpoint: Int64
+        var directory: String
+    }
+
+    func register(on endpoint: ControlEndpoint) {
+        let runner = self.runner
+        endpoint.register("GET", "/profile") { _ in
+            .json(
+                ProfileAnswer(
+                    profile: runner.job?.live.current.name ?? runner.profile.name,
+                    switches: runner.switches.map(SwitchAnswer.init)))
+        }
+        endpoint.register("POST", "/profile") { request in
+            guard let name = request.query["name"], !name.isEmpty else {
+                return .text("POST /profile needs ?name=PROFILE", status: 400)
+            }
+            let reason = request.query["reason"].map { "by hand: \($0)" } ?? "by hand"
+            do throws(StreamError) {
+                let profile = try runner.resolveProfile(name)
+                return .json(SwitchAnswer(try runner.switchProfile(to: profile, reason: reason)))
+            } catch {
+                return .text(error.message, status: error.kind == .config ? 400 : 409)
+            }
+        }
+        endpoint.register("POST", "/savepoint") { request in
+            guard let dir = request.query["dir"], !dir.isEmpty else {
+                return .text("POST /savepoint needs ?dir=DIRECTORY", status: 400)
+            }
+            do throws(StreamError) {
+                let id = try runner.savepoint(to: dir)
+                return .json(SavepointAnswer(checkpoint: id, directory: dir))
+            } catch {
+                return .text(error.message, status: error.kind == .config ? 400 : 409)
+            }
+        }
+    }
+}
+
+extension JobRunner {
+    /// Takes a checkpoint now and copies it, self-contained, to `directory` (a savepoint of the running
+    /// job); returns its id. Waits for it at most the profile's checkpoint timeout.
+    public func savepoint(to directory: String) throws(StreamError) -> Int64 {
+        guard let store = checkpointStore else {
+            throw StreamError(.config, "savepoints need checkpoints: add a `checkpoints:` section to the pipeline")
+        }
+        guard let job, !job.isFinished else { throw StreamError(.config, "no running job to take a savepoint of") }
+        let id = job.triggerBarrier(profile: job.live.current.name)
+        let timeoutMs = job.live.current.checkpointTimeoutMs
+        var waited: Int64 = 0
+        // The coordinator completes it (the manifest appears) on one of its next looks.
+        while !store.ids().contains(id) && waited < timeoutMs {
+            if job.barriers.status(id) == .aborted || job.isFinished { break }
+            usleep(5_000)
+            waited += 5
+        }
+        guard store.ids().contains(id) else {
+            throw StreamError(.checkpoint, "checkpoint \(id) for the savepoint did not complete (\(job.barriers.status(id)))")
+        }
+        try store.exportSavepoint(id, to: directory)
+        RunLog.write("savepoint: checkpoint \(id) copied to \(directory) (restore with --from-savepoint \(directory))")
+        return id
+    }
+}
