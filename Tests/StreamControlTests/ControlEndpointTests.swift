@@ -163,8 +163,13 @@ import Testing
         #expect(filterOut <= filterIn && filterIn > 0)
         #expect(!m.values("streamctl_sink_throttled_seconds_total").isEmpty)
 
-        // /status is the same job as JSON: the filter back-pressured, the throttled sink not.
-        let status = try client.status()
+        // /status is the same job as JSON: the filter back-pressured, the throttled sink not. Both are rates
+        // over the endpoint's last second, so they are awaited, not sampled once (a loaded machine can make
+        // one second look different).
+        let status = try eventually({ try client.status() }) { s in
+            s.stages.first { $0.id == "filter-1" }?.backPressured == true
+                && s.stages.first { $0.id == "sink" }?.backPressured == false
+        }
         #expect(status.pipeline == "held" && status.running)
         #expect(status.stages.map(\.id) == ["source", "filter-1", "sink"])
         #expect(status.stages.first { $0.id == "filter-1" }?.backPressured == true)
