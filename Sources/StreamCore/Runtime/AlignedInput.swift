@@ -21,6 +21,9 @@ struct AlignedInput {
     private var queued: [Event] = []
     private var joinsSeen = 0
     private let joins: GateJoins
+    /// True once the job stops at a final barrier: an input ending then must not move the watermark, or
+    /// windows would fire after the final checkpoint (and again after the restore).
+    var suspended: @Sendable () -> Bool = { false }
 
     init(gate: InputGate, joins: GateJoins, alignment: BarrierAlignment, watermarks: InputWatermarks, ended: Set<Int>) {
         self.gate = gate
@@ -57,7 +60,9 @@ struct AlignedInput {
             case .end:
                 ended.insert(input)
                 let actions = alignment.on(.end(input: input))
-                if let advanced = watermarks.end(input: input), !allEnded { queued.append(.watermark(advanced)) }
+                if let advanced = watermarks.end(input: input), !allEnded, !suspended() {
+                    queued.append(.watermark(advanced))
+                }
                 apply(actions)
                 if allEnded { queued.append(.ended) }
             }

@@ -89,9 +89,10 @@ extension Job {
                 let op = try make(w, q)
                 try op.reassign(keyGroups: plan.keyGroups.range(worker: w, parallelism: q), watermark: carried.current)
                 if carried.current > .min { guard emitter.broadcast(.watermark(carried.current)) else { return } }
-                let input = AlignedInput(
+                var input = AlignedInput(
                     gate: gate, joins: gateJoins(gate), alignment: BarrierAlignment(inputs: gate.inputs, latest: n),
                     watermarks: carried, ended: carried.endedInputs)
+                input.suspended = { [self] in suspending.load(ordering: .acquiring) }
                 var worker = OperatorWorker(
                     job: self, stage: s, worker: w, task: task, op: op, input: input, emitter: emitter,
                     metrics: metrics)

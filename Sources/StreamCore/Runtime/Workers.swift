@@ -25,9 +25,10 @@ extension Job {
                     keyGroups: plan.keyGroups.range(worker: w, parallelism: stage.plan.parallelism), watermark: floor)
             }
             let gate = stage.layout.withLock { $0.gates[w] }
-            let input = AlignedInput(
+            var input = AlignedInput(
                 gate: gate, joins: gateJoins(gate), alignment: BarrierAlignment(inputs: gate.inputs),
                 watermarks: InputWatermarks(inputs: gate.inputs, floor: floor), ended: [])
+            input.suspended = { [self] in suspending.load(ordering: .acquiring) }
             var worker = OperatorWorker(
                 job: self, stage: s, worker: w, task: task, op: op, input: input, emitter: emitter!, metrics: metrics)
             try worker.run()
