@@ -280,9 +280,7 @@ public final class JobRunner: @unchecked Sendable {
                 let rows = job.rowsReadTotal
                 let rate = Double(rows - lastLook.rows) / (Double(now &- lastLook.ns) / 1e9)
                 lastLook = (now, rows)
-                let lag = job.snapshot().workers.filter { $0.stage == "source" }.reduce(Int64(0)) {
-                    $0 + ($1.extra["lag"] ?? 0)
-                }
+                let lag = job.snapshot().sourceLag
                 if let decision = policy!.observe(.init(nowMs: clock.nowMs(), lagRows: lag, inputRate: rate)) {
                     do throws(StreamError) {
                         let next = try resolveProfile(decision.to)
@@ -320,7 +318,7 @@ public final class JobRunner: @unchecked Sendable {
         do { try run.assembly.state.close() } catch { failure = failure ?? error }
 
         let snapshot = job.snapshot()
-        let lagLeft = snapshot.workers.filter { $0.stage == "source" }.reduce(Int64(0)) { $0 + ($1.extra["lag"] ?? 0) }
+        let lagLeft = snapshot.sourceLag
         let stillBehind = timedOut && options.bound == .caughtUp && lagLeft > 0
         let tooLate = LateShare(spec: spec, snapshot: snapshot).exceeded
         var status = failure != nil ? "failed" : (stillBehind ? "behind" : (tooLate ? "late" : "ok"))
@@ -342,7 +340,7 @@ public final class JobRunner: @unchecked Sendable {
     public func summaryNow(status: String, error: String?) -> RunSummary? {
         guard let run = lock.withLock({ _ in current }) else { return nil }
         let snapshot = run.job.snapshot()
-        let lagLeft = snapshot.workers.filter { $0.stage == "source" }.reduce(Int64(0)) { $0 + ($1.extra["lag"] ?? 0) }
+        let lagLeft = snapshot.sourceLag
         return RunSummary(
             pipeline: spec.name, status: status, error: error, profile: profile.name, snapshot: snapshot,
             lagLeft: lagLeft, badRecords: run.job.badRecordCount,

@@ -31,7 +31,7 @@ public final class ProgressReporter {
         let rates = now.rates(since: last)
         let sourceRate = rates.filter { $0.stage == "source" }.reduce(0) { $0 + $1.rowsOutPerSecond }
         let rows = now.workers.filter { $0.stage == "source" }.reduce(Int64(0)) { $0 + $1.rowsIn }
-        let lag = now.workers.filter { $0.stage == "source" }.reduce(Int64(0)) { $0 + ($1.extra["lag"] ?? 0) }
+        let lag = now.sourceLag
         var busiest = ""
         var stageBusy: [String: Double] = [:]
         for r in rates { stageBusy[r.stage, default: 0] = max(stageBusy[r.stage, default: 0], r.busyMsPerSecond) }

@@ -68,6 +68,11 @@ public struct JobSnapshot: Sendable {
         self.state = state
     }
 
+    /// Records behind the end of the input, summed over the source workers (what each reader reports as `lag`).
+    public var sourceLag: Int64 {
+        workers.filter { $0.stage == "source" }.reduce(Int64(0)) { $0 + ($1.extra["lag"] ?? 0) }
+    }
+
     /// Per-worker busy / idle / back-pressured milliseconds per second and row rates between `earlier` and self.
     public func rates(since earlier: JobSnapshot) -> [WorkerRates] {
         let seconds = Double(takenAtNs &- earlier.takenAtNs) / 1e9
