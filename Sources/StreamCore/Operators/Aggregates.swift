@@ -61,15 +61,26 @@ public struct BoundAggregate: Sendable {
             acc.has = true
             return
         }
-        let col = batch.columns[input]
-        guard col.isValid(row) else { return }
+        // The per-row cases read `batch.columns[input]` in place: a local copy of the column retains it.
+        guard batch.columns[input].isValid(row) else { return }
         switch function {
         case .count:
             acc.count += 1
             acc.has = true
+            return
         case .sum:
-            if col.type.storage == .int64 { acc.i &+= col.int64s[row] } else { acc.d += col.doubles[row] }
+            if batch.columns[input].type.storage == .int64 {
+                acc.i &+= batch.columns[input].int64s[row]
+            } else {
+                acc.d += batch.columns[input].doubles[row]
+            }
             acc.has = true
+            return
+        default: break
+        }
+        let col = batch.columns[input]
+        switch function {
+        case .count, .sum: break
         case .avg:
             acc.d += numeric(col, row)
             acc.count += 1

@@ -1,9 +1,10 @@
 /// Tumbling and sliding event-time windows over the current key, with aggregates.
 ///
 /// State: one entry per (key, window) at `keyGroup | windowEnd | key` holding the accumulators, and a
-/// timer per (key group, window end) (`WindowTimers`). Each batch is pre-aggregated in memory and merged
-/// in place into the worker's `WindowBuffer` (keys it does not hold are read with one `multiGet`); the
-/// buffer is written to the table at a barrier or when over capacity. When the watermark passes a window's
+/// timer per (key group, window end) (`WindowTimers`). Each row updates its window's accumulators in place
+/// in the worker's `WindowBuffer`, found by the state key encoded into a reusable scratch buffer (entries
+/// the batch makes are merged with what the table holds, read with one `multiGet`); the buffer is
+/// written to the table at a barrier or when over capacity. When the watermark passes a window's
 /// end the worker takes its entries from the buffer and reads
 /// that window's entries in the key groups its timers name (one seek each), emits them and deletes them
 /// (after `allowed_lateness`), so a firing costs what it fires, whatever else the state holds.
@@ -37,7 +38,7 @@ public final class WindowOperator: KeyedStreamOperator {
         keyGroups: KeyGroups, ownedKeyGroups: Range<Int>, allowedLatenessMs: Int64, cacheBytes: Int = 0,
         lateOutput: (@Sendable (Batch) -> Void)? = nil
     ) throws(StreamError) {
-        buffer = WindowBuffer(capacityBytes: cacheBytes)
+        buffer = WindowBuffer(capacityBytes: cacheBytes, aggregateCount: aggregates.count)
         switch kind {
         case .tumbling(let size):
             sizeMs = size
@@ -85,24 +86,44 @@ public final class WindowOperator: KeyedStreamOperator {
     }
 
     public func process(_ batch: Batch, into out: inout Output) throws(StreamError) {
+        // The buffer is moved out for the batch, so the row loop mutates a local value: no exclusivity
+        // check or copy-on-write per row on the class's stored property.
+        var buf = WindowBuffer(capacityBytes: 0, aggregateCount: 0)
+        swap(&buf, &buffer)
+        defer { swap(&buf, &buffer) }
+        var write = StateWriteBatch()
+        var late: [Int] = []
+        // Entries made by this batch in windows whose key group may have state in the table.
+        var toLoad: [Int32] = []
         let hashes = key.hashes(batch)
         let times = batch.columns[timeIndex]
-        var slots = SlotTable(aggregateCount: aggregates.count, expected: 256)
-        var late: [Int] = []
+        let n = aggregates.count
+        var scratch = StateKeyScratch()
         for row in 0..<batch.count {
             guard times.isValid(row) else {
                 late.append(row)
                 continue
             }
             let t = times.int64s[row]
+            let group = keyGroups.keyGroup(hash: hashes[row])
             var end = floorDiv(t, slideMs) * slideMs + slideMs
             var assigned = false
             while end - sizeMs <= t {
                 if end - 1 + allowedLatenessMs > watermark {
-                    let s = slots.slot(hash: hashes[row], namespace: end, row: row, batch: batch, key: key)
-                    for a in aggregates.indices {
-                        aggregates[a].update(&slots.accumulators[s][a], batch, row: row, ts: t)
+                    scratch.encode(keyGroup: group, namespace: end, batch, row: row, key: key)
+                    var id = buf.find(scratch)
+                    if id < 0 {
+                        buf.misses += 1
+                        id = buf.insert(scratch, end: end, firedWindow: timers.isFired(end))
+                        timers.noteState(end: end, keyGroup: group, into: &write)
+                        if buf.mayBeStored(end: end, keyGroup: group) { toLoad.append(id) }
+                    } else {
+                        buf.hits += 1
                     }
+                    let base = Int(id) * n
+                    for a in 0..<n { aggregates[a].update(&buf.accumulators[base + a], batch, row: row, ts: t) }
+                    buf.markDirty(id)
+                    if buf.isFiredWindow(id) { updatedSinceFiring[end, default: []].insert(buf.key(id)) }
                     assigned = true
                 }
                 end += slideMs
@@ -113,31 +134,16 @@ public final class WindowOperator: KeyedStreamOperator {
             lateRows += Int64(late.count)
             lateOutput?(batch.gather(late))
         }
-        guard slots.count > 0 else { return }
-
-        let keys = slots.stateKeys(batch, key: key, keyGroups: keyGroups).map(WindowBuffer.Key.init)
-        // Keys the buffer does not hold come from the table, in one read, where the table may have them.
-        var missing: [Int] = []
-        for s in 0..<slots.count where !buffer.contains(keys[s], end: slots.namespaces[s]) {
-            let g = keyGroups.keyGroup(hash: slots.hashes[s])
-            if buffer.mayBeStored(end: slots.namespaces[s], keyGroup: g) { missing.append(s) }
-        }
-        var stored = [[Accumulator]?](repeating: nil, count: slots.count)
-        if !missing.isEmpty {
-            let values = try table.multiGet(missing.map { keys[$0].bytes })
-            for (j, s) in missing.enumerated() {
-                if let v = values[j] { stored[s] = try AccumulatorCodec.decode(v, count: aggregates.count).accs }
+        // What the table holds of the new entries, in one read, merged under this batch's updates.
+        if !toLoad.isEmpty {
+            let values = try table.multiGet(toLoad.map { buf.key($0) })
+            for (j, id) in toLoad.enumerated() {
+                if let v = values[j] {
+                    buf.mergeStored(id, try AccumulatorCodec.decode(v, count: n).accs, aggregates: aggregates)
+                }
             }
         }
-        var write = StateWriteBatch()
-        for s in 0..<slots.count {
-            let end = slots.namespaces[s]
-            buffer.merge(
-                slots.accumulators[s], key: keys[s], end: end, stored: .some(stored[s]), aggregates: aggregates)
-            timers.noteState(end: end, keyGroup: keyGroups.keyGroup(hash: slots.hashes[s]), into: &write)
-            if timers.isFired(end) { updatedSinceFiring[end, default: []].insert(keys[s].bytes) }
-        }
-        if buffer.isOverCapacity { buffer.evict(into: &write) }
+        if buf.isOverCapacity { buf.evict(into: &write) }
         if !write.isEmpty { try table.write(write) }
     }
 
@@ -146,8 +152,7 @@ public final class WindowOperator: KeyedStreamOperator {
         var out = [[Accumulator]?](repeating: nil, count: keys.count)
         var missing: [Int] = []
         for (i, k) in keys.enumerated() {
-            let held = buffer.entry(WindowBuffer.Key(k), end: end)
-            if let e = held { out[i] = e.accs } else { missing.append(i) }
+            if let accs = buffer.accumulators(ofKey: k) { out[i] = accs } else { missing.append(i) }
         }
         if !missing.isEmpty {
             let values = try table.multiGet(missing.map { keys[$0] })
@@ -189,34 +194,49 @@ public final class WindowOperator: KeyedStreamOperator {
         var pending = outputSchema.fields.map { Column(type: $0.type) }
         for end in due {
             let keep = end - 1 + allowedLatenessMs > wm
-            var held: [Int: [(key: WindowBuffer.Key, entry: WindowBuffer.Entry)]] = [:]
-            for (k, e) in buffer.take(end: end) { held[StateKey.keyGroup(of: k.bytes), default: []].append((k, e)) }
+            var held: [Int: [WindowBuffer.Taken]] = [:]
+            for e in buffer.take(end: end) { held[StateKey.keyGroup(of: e.key), default: []].append(e) }
             let groups = timers.fire(end: end, keep: keep, into: &write).union(held.keys)
             // One key group at a time, in order: the rows come out sorted by key as a whole, and what a
             // firing holds at once is one key group's share of the window, not the window.
             for g in groups.sorted() {
-                let mine = held.removeValue(forKey: g) ?? []
-                let inBuffer = Set(mine.map(\.key))
-                var rows: [(key: [UInt8], accs: [Accumulator])] = []
-                rows.reserveCapacity(mine.count)
+                var mine = held.removeValue(forKey: g) ?? []
+                mine.sort { $0.key.lexicographicallyPrecedes($1.key) }
                 // What the buffer does not hold was written earlier: read it back from the table.
+                var scanned: [(key: [UInt8], value: [UInt8])] = []
                 fireEntriesVisited += Int64(
                     try table.scan(keyGroup: g, namespaces: end...end) {
                         (k: [UInt8], v: [UInt8]) throws(StreamError) -> Bool in
-                        if !inBuffer.contains(WindowBuffer.Key(k)) {
-                            rows.append((k, try AccumulatorCodec.decode(v, count: aggregates.count).accs))
-                            if !keep { write.delete(k) }
-                        }
+                        scanned.append((k, v))
                         return true
                     })
+                scanned.sort { $0.key.lexicographicallyPrecedes($1.key) }
                 fireEntriesVisited += Int64(mine.count)
-                for (k, e) in mine {
-                    rows.append((k.bytes, e.accs))
+                var rows: [(key: [UInt8], accs: [Accumulator])] = []
+                rows.reserveCapacity(mine.count + scanned.count)
+                // Both sides sorted by key: where both hold a key, the buffer's value is the newer one.
+                var i = 0
+                var j = 0
+                while i < scanned.count || j < mine.count {
+                    let tableFirst =
+                        j == mine.count || (i < scanned.count && scanned[i].key.lexicographicallyPrecedes(mine[j].key))
+                    if tableFirst {
+                        let accs = try AccumulatorCodec.decode(scanned[i].value, count: aggregates.count).accs
+                        rows.append((scanned[i].key, accs))
+                        if !keep { write.delete(scanned[i].key) }
+                        i += 1
+                        continue
+                    }
+                    let e = mine[j]
+                    let inTable = i < scanned.count && scanned[i].key == e.key
+                    if inTable { i += 1 }
+                    j += 1
+                    rows.append((e.key, e.accs))
                     if keep {
                         // Late rows within allowed lateness read it from the table.
-                        if e.dirty { write.put(k.bytes, AccumulatorCodec.encode(e.accs)) }
-                    } else if e.stored {
-                        write.delete(k.bytes)
+                        if e.dirty { write.put(e.key, AccumulatorCodec.encode(e.accs)) }
+                    } else if e.stored || inTable {
+                        write.delete(e.key)
                     }
                 }
                 if keep && !mine.isEmpty { buffer.noteStored(end: end, keyGroup: g) }
@@ -241,7 +261,7 @@ public final class WindowOperator: KeyedStreamOperator {
         }
         updatedSinceFiring.removeAll()
         for end in expire {
-            for (k, e) in buffer.take(end: end) where e.stored { write.delete(k.bytes) }
+            for e in buffer.take(end: end) where e.stored { write.delete(e.key) }
             buffer.forget(end: end)
             for g in timers.expire(end: end, into: &write) {
                 fireEntriesVisited += Int64(

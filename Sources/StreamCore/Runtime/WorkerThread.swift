@@ -20,6 +20,7 @@ final class WorkerThread: @unchecked Sendable {
             &thread, nil,
             { arg in
                 let worker = Unmanaged<WorkerThread>.fromOpaque(arg!).takeRetainedValue()
+                WorkerThread.nameCurrentThread(worker.name)
                 worker.body()
                 return nil
             }, unmanaged.toOpaque())
@@ -30,4 +31,14 @@ final class WorkerThread: @unchecked Sendable {
     }
 
     func join() { pthread_join(thread, nil) }
+
+    /// Names the calling thread (the kernel keeps 15 bytes) so `top -H`, `perf report --sort comm` and gdb
+    /// show the worker. Glibc's `pthread_setname_np` is not visible to Swift; the proc file is the same call.
+    static func nameCurrentThread(_ name: String) {
+        let fd = open("/proc/thread-self/comm", O_WRONLY)
+        guard fd >= 0 else { return }
+        let bytes = Array(name.utf8.prefix(15))
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+    }
 }
