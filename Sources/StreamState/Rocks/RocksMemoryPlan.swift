@@ -4,8 +4,8 @@ import StreamCore
 ///
 /// - Block cache derived (`block_cache` unset): the cache's capacity is the whole budget. Memtables are
 ///   limited to a quarter of it and charged to the cache through the write buffer manager, so data
-///   blocks, index and filter blocks get the budget minus the memtables, and the cache's strict
-///   capacity bounds all three together.
+///   blocks, index and filter blocks get the budget minus the memtables, and the cache's capacity
+///   bounds all three together (a soft bound: see `RocksCache`).
 /// - Block cache given: memtables get the budget minus the cache (at least an eighth of the budget);
 ///   the cache's capacity is the given size plus the memtables charged to it.
 /// - Block cache off: memtables get half the budget through the write buffer manager; index and

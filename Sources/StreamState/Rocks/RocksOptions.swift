@@ -2,14 +2,20 @@ internal import CRocksDB
 internal import CRocksShim
 import StreamCore
 
-/// A shared LRU block cache with a strict capacity limit (`rocksdb_cache_t`).
+/// A shared LRU block cache (`rocksdb_cache_t`), its capacity the budget's share.
 /// RocksDB holds its own reference once the cache is set on table options; ours serves the metrics.
+///
+/// The limit is not strict: with `strict_capacity_limit` an insert into a full shard fails, and RocksDB
+/// turns that into a failed read or flush ("Insert failed due to LRU cache being full", facebook/rocksdb
+/// #5322 and #8670) — a job with ten million keys at 256 MiB died of it. Without it the cache evicts what
+/// is unpinned and can exceed its capacity only by what is pinned at once (blocks under live iterators,
+/// L0 index and filter blocks); `/metrics` reports usage and pinned usage beside the capacity, as Flink
+/// and Spark do for the same reason.
 final class RocksCache: @unchecked Sendable {
     let raw: OpaquePointer  // rocksdb_cache_t*, owned
 
     init(capacity: Int) {
-        // Strict: an insert beyond capacity fails instead of growing the cache past the budget.
-        raw = rocksdb_cache_create_lru_with_strict_capacity_limit(capacity)!
+        raw = rocksdb_cache_create_lru(capacity)!
     }
 
     var capacity: Int { rocksdb_cache_get_capacity(raw) }
