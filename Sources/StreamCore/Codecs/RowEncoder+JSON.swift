@@ -24,7 +24,7 @@ public struct JSONRowEncoder: Sendable {
         if prefixes.isEmpty { out.append(UInt8(ascii: "{")) }
         for i in 0..<prefixes.count {
             out.append(contentsOf: prefixes[i])
-            Self.appendValue(batch.columns[i], row: row, into: &out)
+            Self.appendValue(batch, column: i, row: row, into: &out)
         }
         out.append(UInt8(ascii: "}"))
     }
@@ -46,28 +46,30 @@ public struct JSONRowEncoder: Sendable {
         return out
     }
 
+    /// Reads `batch.columns[column]` in place: binding the column to a local, or passing it by value,
+    /// retains and releases its arrays once per value written.
     @inline(__always)
-    static func appendValue(_ c: Column, row: Int, into out: inout [UInt8]) {
-        if let validity = c.validity, !validity[row] {
+    static func appendValue(_ batch: Batch, column i: Int, row: Int, into out: inout [UInt8]) {
+        if batch.columns[i].validity?[row] == false {
             out.append(contentsOf: nullBytes)
             return
         }
-        switch c.type {
-        case .int64: ByteFormat.appendInt(c.int64s[row], into: &out)
+        switch batch.columns[i].type {
+        case .int64: ByteFormat.appendInt(batch.columns[i].int64s[row], into: &out)
         case .timestamp:
             out.append(UInt8(ascii: "\""))
-            ByteFormat.appendTimestamp(c.int64s[row], into: &out)
+            ByteFormat.appendTimestamp(batch.columns[i].int64s[row], into: &out)
             out.append(UInt8(ascii: "\""))
-        case .decimal(let scale): ByteFormat.appendDecimal(c.int64s[row], scale: scale, into: &out)
+        case .decimal(let scale): ByteFormat.appendDecimal(batch.columns[i].int64s[row], scale: scale, into: &out)
         case .double:
-            let v = c.doubles[row]
+            let v = batch.columns[i].doubles[row]
             if v.isFinite {
                 ByteFormat.appendDouble(v, into: &out)
             } else {
                 out.append(contentsOf: nullBytes)
             }
-        case .bool: out.append(contentsOf: c.bools[row] ? trueBytes : falseBytes)
-        case .string: c.strings.withBytes(at: row) { ByteFormat.appendJSONString($0, into: &out) }
+        case .bool: out.append(contentsOf: batch.columns[i].bools[row] ? trueBytes : falseBytes)
+        case .string: batch.columns[i].strings.withBytes(at: row) { ByteFormat.appendJSONString($0, into: &out) }
         }
     }
 

@@ -166,6 +166,7 @@ public final class WindowOperator: KeyedStreamOperator {
     /// Writes the buffer's changes to the table (and empties it when `drop`).
     private func flush(drop: Bool) throws(StreamError) {
         var write = StateWriteBatch()
+        timers.persist(into: &write)
         buffer.flush(into: &write, drop: drop)
         if !write.isEmpty { try table.write(write) }
     }

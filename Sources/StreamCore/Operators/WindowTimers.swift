@@ -18,6 +18,9 @@ struct WindowTimers {
     private(set) var pending: [Int64: Set<Int>] = [:]
     /// Window end → key groups whose window fired and waits out allowed lateness.
     private(set) var fired: [Int64: Set<Int>] = [:]
+    /// Pending timers not written to the table yet: written by `persist` (a barrier, a flush), so a window
+    /// that opens and fires between two barriers costs its timer no put and no tombstone.
+    private var unwritten: [Int64: Set<Int>] = [:]
 
     static func key(keyGroup: Int, end: Int64) -> [UInt8] {
         var k = StateKey.prefix(keyGroup: keyGroup, namespace: namespace)
@@ -40,7 +43,15 @@ struct WindowTimers {
         }
         if pending[end]?.contains(keyGroup) == true { return }
         pending[end, default: []].insert(keyGroup)
-        write.put(Self.key(keyGroup: keyGroup, end: end), [State.pending.rawValue])
+        unwritten[end, default: []].insert(keyGroup)
+    }
+
+    /// Writes the pending timers not in the table yet (before a snapshot, a rescale, a flush of state).
+    mutating func persist(into write: inout StateWriteBatch) {
+        for (end, groups) in unwritten {
+            for g in groups { write.put(Self.key(keyGroup: g, end: end), [State.pending.rawValue]) }
+        }
+        unwritten.removeAll()
     }
 
     func isFired(_ end: Int64) -> Bool { fired[end] != nil }
@@ -56,10 +67,11 @@ struct WindowTimers {
     /// Marks `end` fired: kept (timer rewritten) when lateness remains, else removed.
     mutating func fire(end: Int64, keep: Bool, into write: inout StateWriteBatch) -> Set<Int> {
         let groups = pending.removeValue(forKey: end) ?? []
+        let neverWritten = unwritten.removeValue(forKey: end) ?? []
         for g in groups {
             if keep {
                 write.put(Self.key(keyGroup: g, end: end), [State.fired.rawValue])
-            } else {
+            } else if !neverWritten.contains(g) {
                 write.delete(Self.key(keyGroup: g, end: end))
             }
         }
@@ -80,6 +92,7 @@ struct WindowTimers {
     mutating func load(from table: any KeyedStateTable, keyGroups: Range<Int>) throws(StreamError) -> Int {
         pending.removeAll()
         fired.removeAll()
+        unwritten.removeAll()
         var read = 0
         for g in keyGroups {
             read += try table.scan(keyGroup: g, namespaces: Self.namespace...Self.namespace) {
