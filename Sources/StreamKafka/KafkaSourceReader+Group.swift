@@ -67,6 +67,7 @@ extension KafkaSourceReader {
     func onRebalance(
         _ rk: OpaquePointer, _ err: rd_kafka_resp_err_t, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
     ) {
+        endRunBeforeRebalance()
         lastRebalanceNs = monotonicNow()
         let partitions = (0..<Int(list.pointee.cnt)).map { i in
             TopicPartition(

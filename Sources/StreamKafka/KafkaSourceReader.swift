@@ -40,6 +40,20 @@ public final class KafkaSourceReader: SourceReader {
 
     /// Owned by the polling thread.
     var parts: [TopicPartition: PartitionState] = [:]
+    /// The partition the latest messages came from, its state held outside `parts` while its messages run
+    /// on: librdkafka hands them out a fetch at a time, so most messages skip three dictionary operations.
+    /// Written back when another partition's message comes, at the end of a poll, and before a rebalance.
+    private var run: MessageRun?
+    /// Event times of a run ended by a rebalance inside a poll, merged into that poll's progress.
+    private var pendingProgress: [Int: Int64] = [:]
+
+    struct MessageRun {
+        let rkt: OpaquePointer
+        let partition: Int32
+        let tp: TopicPartition
+        var st: PartitionState
+        var maxEventTime: Int64?
+    }
     /// What `lag()` and `positions()` read from other threads; published after each poll and rebalance.
     let snapshot = Mutex<[TopicPartition: PartitionState]>([:])
     var paused = false
@@ -133,6 +147,11 @@ public final class KafkaSourceReader: SourceReader {
                 throw error
             }
             rd_kafka_message_destroy(message)
+        }
+        endRun(progress: &progress)
+        if !pendingProgress.isEmpty {
+            for (split, t) in pendingProgress { progress[split] = max(progress[split] ?? t, t) }
+            pendingProgress.removeAll()
         }
         if sawMessage { client.events.clearBrokersDown() }
         try checkFatal()
@@ -242,10 +261,16 @@ public final class KafkaSourceReader: SourceReader {
             }
             return
         }
-        let topic = topicName(rkt)
-        let tp = TopicPartition(topic: topic, partition: m.partition)
-        guard var st = parts[tp] else { return }  // revoked meanwhile
-        defer { parts[tp] = st }
+        if run?.rkt != rkt || run?.partition != m.partition {
+            endRun(progress: &progress)
+            let tp = TopicPartition(topic: topicName(rkt), partition: m.partition)
+            guard let st = parts[tp] else { return }  // revoked meanwhile
+            run = MessageRun(rkt: rkt, partition: m.partition, tp: tp, st: st, maxEventTime: nil)
+        }
+        let tp = run!.tp
+        let topic = tp.topic
+        var st = run!.st
+        defer { run!.st = st }
 
         if m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
             st.position = m.offset
@@ -302,15 +327,30 @@ public final class KafkaSourceReader: SourceReader {
                     if batch.columns[c].validity != nil { batch.columns[c].validity![batch.count - 1] = true }
                 }
             }
-            if !kafkaTimestamps, let c = eventTimeColumn {
-                let column = batch.columns[c]
-                if column.type.storage == .int64, batch.count > 0, column.isValid(batch.count - 1) {
-                    eventTime = column.int64s[batch.count - 1]
-                }
+            if !kafkaTimestamps, let c = eventTimeColumn, batch.count > 0,
+                batch.columns[c].type.storage == .int64, batch.columns[c].isValid(batch.count - 1)
+            {
+                eventTime = batch.columns[c].int64s[batch.count - 1]
             }
-            if let eventTime { progress[st.split] = max(progress[st.split] ?? eventTime, eventTime) }
+            if let eventTime { run!.maxEventTime = max(run!.maxEventTime ?? eventTime, eventTime) }
         }
         markFinishedIfAtEnd(tp, &st)
+    }
+
+    /// Writes the current run's partition state and event time back (see `run`).
+    func endRun(progress: inout [Int: Int64]) {
+        guard let r = run else { return }
+        run = nil
+        parts[r.tp] = r.st
+        if let t = r.maxEventTime { progress[r.st.split] = max(progress[r.st.split] ?? t, t) }
+    }
+
+    /// Before a rebalance changes `parts`: the run's state goes back first (its event time is kept for the
+    /// poll's progress through `pendingProgress`).
+    func endRunBeforeRebalance() {
+        var progress: [Int: Int64] = [:]
+        endRun(progress: &progress)
+        for (split, t) in progress { pendingProgress[split] = max(pendingProgress[split] ?? t, t) }
     }
 
     private func markFinishedIfAtEnd(_ tp: TopicPartition, _ st: inout PartitionState) {
