@@ -32,5 +32,5 @@ $S bench kafka --rows "$KAFKA_ROWS" --partitions 64 --parallelism 2 --assignment
 echo "== state: RocksDB keyed read-modify-write versus db_bench"
 SIZES=${STATE_SIZES:-"1000000 10000000"} STREAMCTL=$S bash bench/state-bench.sh
 
-echo "== memory: a 10M-key state held against state.memory (process RSS, jemalloc, RocksDB side by side)"
-for m in 256MiB 1GiB; do $S bench state --keys 10000000 --updates 5000000 --memory $m; done
+echo "== memory: 10M distinct keys of state held against state.memory (process RSS, jemalloc, RocksDB side by side)"
+for m in 256MiB 1GiB; do $S bench state --keys 10000000 --updates 10000000 --memory $m; done

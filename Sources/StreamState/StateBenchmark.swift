@@ -41,7 +41,8 @@ public enum StateBenchmark {
     /// Rows per batch, as the runtime's default batch size.
     public static let batchRows = 4096
 
-    /// Runs `updates` updates over `keys` distinct keys (uniformly random, fixed seed) against a
+    /// Runs `updates` updates over `keys` distinct keys (each key once first, then uniformly random, fixed
+    /// seed) against a
     /// `RocksStateBackend` in `spec.dir`, which should be empty: existing state is updated, not replaced.
     public static func run(keys: Int, updates: Int, spec: StateSpec) throws(StreamError) -> Result {
         precondition(keys > 0 && updates >= 0)
@@ -52,6 +53,8 @@ public enum StateBenchmark {
         var aggregates: [Int: Aggregate] = [:]
         aggregates.reserveCapacity(batchRows)
         var rowsWritten = 0
+        var stride: UInt64 = 0x9E37_79B1
+        while gcd(stride, UInt64(keys)) != 1 { stride += 2 }
 
         let clock = ContinuousClock()
         let start = clock.now
@@ -60,7 +63,10 @@ public enum StateBenchmark {
             let rows = min(batchRows, updates - done)
             aggregates.removeAll(keepingCapacity: true)
             for row in 0..<rows {
-                let id = Int(random.next() % UInt64(keys))
+                // The first `keys` updates visit every key once (a permutation, so the state holds `keys`
+                // distinct keys as soon as there were that many updates); the rest are uniform.
+                let n = done + row
+                let id = n < keys ? Int((UInt64(n) &* stride) % UInt64(keys)) : Int(random.next() % UInt64(keys))
                 aggregates[id, default: Aggregate()].add(Int64(row))
             }
             let ids = Array(aggregates.keys)
@@ -90,6 +96,8 @@ public enum StateBenchmark {
         try backend.close()
         return result
     }
+
+    static func gcd(_ a: UInt64, _ b: UInt64) -> UInt64 { b == 0 ? a : gcd(b, a % b) }
 
     /// 14 key bytes: the id big-endian, padded, so that encoded keys are 24 bytes.
     static func keyBytes(_ id: Int) -> [UInt8] {
