@@ -115,6 +115,12 @@ public final class JobRunner: @unchecked Sendable {
 
     func recordSwitch(_ s: ProfileSwitch) { switchLog.withLock { $0.append(s) } }
 
+    // The coordinator lives on the supervisor's thread; the control endpoint reads this copy of its figures.
+    private let checkpointFigures = Mutex<CheckpointStats?>(nil)
+
+    /// The checkpoint figures of the current start, as of the supervisor's last look; nil without checkpoints.
+    public var checkpointStats: CheckpointStats? { checkpointFigures.withLock { $0 } }
+
     /// How many times the job was started.
     public private(set) var starts = 0
 
@@ -229,6 +235,7 @@ public final class JobRunner: @unchecked Sendable {
             broker = assembly.embedded
             current = Current(assembly: assembly, job: job, startedNs: startedNs, coordinator: coordinator)
         }
+        checkpointFigures.withLock { $0 = coordinator?.stats }
         starts += 1
         RunLog.write("running \(spec.name) with profile \(profile.name) (parallelism \(profile.parallelism))")
         do throws(StreamError) { try job.start() } catch {
@@ -303,12 +310,14 @@ public final class JobRunner: @unchecked Sendable {
                 coordinator.stopWithFinalCheckpoint()
             }
             do throws(StreamError) { try coordinator?.tick() } catch { job.fail(error) }
+            if let coordinator { checkpointFigures.withLock { $0 = coordinator.stats } }
             reporter.tick()
         }
         reporter.finish()
         var failure: StreamError?
         do { try job.wait() } catch { failure = error }
         do throws(StreamError) { try coordinator?.jobEnded(failed: failure != nil) } catch { failure = failure ?? error }
+        if let coordinator { checkpointFigures.withLock { $0 = coordinator.stats } }
         if let dir = options.savepointOnExit, failure == nil, let coordinator, let id = coordinator.stats.lastId {
             do throws(StreamError) {
                 try coordinator.store.exportSavepoint(id, to: dir)
