@@ -20,8 +20,8 @@ public struct RunOptions: Sendable {
     public var maxDurationMs: Int64?
     /// Data put into the embedded broker before the first start.
     public var embeddedFill: EmbeddedFill
-    /// Print the progress line.
-    public var progress: Bool
+    /// The progress on stderr: off, one line in place (a terminal), or a log line every so often (a pipe).
+    public var progress: ProgressMode
     /// Bind worker threads to the process's jemalloc arenas.
     public var bindArenas: Bool
     /// How often the supervisor looks at the job, milliseconds.
@@ -35,7 +35,7 @@ public struct RunOptions: Sendable {
 
     public init(
         maxRecords: Int? = nil, bound: SourceBound = .unbounded, maxDurationMs: Int64? = nil,
-        embeddedFill: EmbeddedFill = EmbeddedFill(partitions: 8), progress: Bool = false, bindArenas: Bool = true,
+        embeddedFill: EmbeddedFill = EmbeddedFill(partitions: 8), progress: ProgressMode = .off, bindArenas: Bool = true,
         superviseEveryMs: Int = 100
     ) {
         self.maxRecords = maxRecords
@@ -263,7 +263,7 @@ public final class JobRunner: @unchecked Sendable {
         }
         let job = run.job
         let coordinator = run.coordinator
-        let reporter = ProgressReporter(job: job, enabled: options.progress)
+        let reporter = ProgressReporter(job: job, mode: options.progress)
         var timedOut = false
         // With checkpoints a stop takes a final checkpoint: what is still open stays in state, not in the output.
         func stop(_ why: String) {

@@ -57,7 +57,10 @@ struct Status: ParsableCommand {
     @Flag(help: "Print the /status JSON document.")
     var json = false
 
+    @OptionGroup var logging: LogOptions
+
     func run() throws {
+        logging.apply()
         let client = try job.client()
         if json {
             do throws(ControlError) {
@@ -92,7 +95,10 @@ struct Top: ParsableCommand {
     @Option(help: "Stop after this many redraws (default: until the job ends).")
     var iterations: Int?
 
+    @OptionGroup var logging: LogOptions
+
     func run() throws {
+        logging.apply()
         let client = try job.client()
         let color = isatty(1) != 0
         var n = 0

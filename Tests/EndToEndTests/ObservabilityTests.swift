@@ -220,6 +220,39 @@ import Testing
         if !text.stdout.isEmpty { #expect(text.stdout.contains("Total:"), "\(text.stdout)") }
     }
 
+    @Test func heapProfileIntervalWritesProfilesThatJeprofReads() throws {
+        let dir = try temporaryDirectory()
+        defer { cleanup(dir) }
+        let pipeline = try Self.slowPipeline(in: dir)
+        let profiles = dir.appendingPathComponent("heap")
+        let job = try RunningJob(
+            pipeline: pipeline, dir: dir,
+            extra: ["--heap-profile-dir", profiles.path, "--heap-profile-interval", "1s"])
+        defer { job.kill() }
+        _ = try job.url()
+        // Gated on the files, not on the clock: two written by the interval alone (no request was made).
+        func written() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: profiles.path)) ?? [])
+                .filter { $0.hasSuffix("-interval.heap") }.sorted()
+        }
+        let deadline = Date().addingTimeInterval(60)
+        while written().count < 2 && Date() < deadline && job.process.isRunning { usleep(100_000) }
+        let files = written()
+        #expect(files.count >= 2, "\(files)")
+        let (status, err) = job.stop()
+        #expect(status == 0, "\(err)")
+        let pid = job.process.processIdentifier
+        #expect(files.allSatisfy { $0.hasPrefix("heap-\(pid)-") }, "\(files)")
+        guard let last = files.last else { return }
+        let path = profiles.appendingPathComponent(last).path
+        let header = try String(contentsOfFile: path, encoding: .utf8).prefix(8)
+        #expect(header == "heap_v2/", "\(header)")
+        let text = try run("/usr/bin/jeprof", ["--text", streamctl, path])
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stderr.contains("Using local file \(path)"), "\(text.stderr)")
+        if !text.stdout.isEmpty { #expect(text.stdout.contains("Total:"), "\(text.stdout)") }
+    }
+
     @Test func statusWithoutARunningJobExits69AndSaysWhy() throws {
         let dir = try temporaryDirectory()
         defer { cleanup(dir) }
