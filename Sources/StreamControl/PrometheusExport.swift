@@ -159,6 +159,7 @@ public final class PrometheusExport: Sendable {
         case "bytes_written": counter("streamctl_sink_written_bytes_total", labels, v)
         case "files_committed": counter("streamctl_sink_files_committed_total", labels, v)
         case "data_loss_offsets": counter("streamctl_source_data_loss_offsets_total", labels, v)
+        case "kafka_prefetch_bound_bytes": gauge("streamctl_source_kafka_prefetch_bound_bytes", labels, v)
         case "open_windows", "buffered_windows":
             gauge("streamctl_operator_\(name)", labels, v)
         default:

@@ -211,6 +211,11 @@ import Testing
         #expect(status == 0, "\(err)")
         guard let path else { return }
         #expect(FileManager.default.fileExists(atPath: path))
+        try Self.expectJeprofReads(path)
+    }
+
+    /// `path` is a jemalloc heap profile and `jeprof --text` reads it.
+    static func expectJeprofReads(_ path: String) throws {
         let header = try String(contentsOfFile: path, encoding: .utf8).prefix(8)
         #expect(header == "heap_v2/", "\(header)")
         let text = try run("/usr/bin/jeprof", ["--text", streamctl, path])
@@ -244,13 +249,7 @@ import Testing
         let pid = job.process.processIdentifier
         #expect(files.allSatisfy { $0.hasPrefix("heap-\(pid)-") }, "\(files)")
         guard let last = files.last else { return }
-        let path = profiles.appendingPathComponent(last).path
-        let header = try String(contentsOfFile: path, encoding: .utf8).prefix(8)
-        #expect(header == "heap_v2/", "\(header)")
-        let text = try run("/usr/bin/jeprof", ["--text", streamctl, path])
-        #expect(text.status == 0, "\(text.stderr)")
-        #expect(text.stderr.contains("Using local file \(path)"), "\(text.stderr)")
-        if !text.stdout.isEmpty { #expect(text.stdout.contains("Total:"), "\(text.stdout)") }
+        try Self.expectJeprofReads(profiles.appendingPathComponent(last).path)
     }
 
     @Test func statusWithoutARunningJobExits69AndSaysWhy() throws {

@@ -114,6 +114,13 @@ extension ControlEndpointTests {
             #expect((type == "counter") == s.name.hasSuffix("_total"), "\(s.name) is a \(type ?? "?")")
             #expect(s.value.isFinite && s.value >= 0, "\(s.name) = \(s.value)")
         }
+        // docs/operations.md's reference names every family the endpoint serves.
+        let docs = try String(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("docs/operations.md"), encoding: .utf8)
+        for family in m.types.keys.sorted() where !family.hasPrefix("streamctl_operator_") {
+            #expect(docs.contains("`\(family)`"), "docs/operations.md does not list \(family)")
+        }
         let now = Double(Date().timeIntervalSince1970)
 
         // Per partition: lag within what the partition holds, watermark and event-time lag within its rows.
