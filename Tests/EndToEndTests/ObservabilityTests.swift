@@ -252,6 +252,38 @@ import Testing
         try Self.expectJeprofReads(profiles.appendingPathComponent(last).path)
     }
 
+    @Test func onATerminalTheProgressIsOneLineRedrawnInPlace() throws {
+        let dir = try temporaryDirectory()
+        defer { cleanup(dir) }
+        let pipeline = try Self.slowPipeline(in: dir)
+        let session = "streamctl-progress-\(getpid())"
+        try Self.tmux([
+            "new-session", "-d", "-s", session, "-x", "160", "-y", "30", "\(streamctl) run \(pipeline.path); sleep 30",
+        ])
+        defer { try? Self.tmux(["kill-session", "-t", session]) }
+        func progressLines() throws -> [String] {
+            try run("/usr/bin/tmux", ["capture-pane", "-t", session, "-p"]).stdout.split(separator: "\n")
+                .map(String.init).filter { $0.hasPrefix("rows ") && $0.contains("  rate ") }
+        }
+        // Gated on the screen: a first progress line, then a different one (a redraw), then count them.
+        var first: [String] = []
+        var later: [String] = []
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let now = try progressLines()
+            if first.isEmpty {
+                first = now
+            } else if !now.isEmpty && now != first {
+                later = now
+                break
+            }
+            usleep(200_000)
+        }
+        #expect(!first.isEmpty, "no progress line on the terminal")
+        #expect(later.count == 1, "the redraw replaced the line instead of adding one: \(later)")
+        #expect(!later.contains { $0.hasPrefix("progress: ") }, "a terminal gets the line in place, not log lines")
+    }
+
     @Test func statusWithoutARunningJobExits69AndSaysWhy() throws {
         let dir = try temporaryDirectory()
         defer { cleanup(dir) }
