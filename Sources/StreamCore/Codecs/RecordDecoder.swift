@@ -9,13 +9,13 @@ public struct DecodeError: Error, Sendable, Hashable, CustomStringConvertible {
     }
     public var description: String { "\(message) at byte \(offset)" }
 
-    /// A stable name for what went wrong, for counts by reason: `event_time_ahead`, `missing_field`,
-    /// `type_mismatch`, `out_of_range`, `duplicate_field` or `malformed` (not parseable as the format).
     /// Every value `reason` takes.
     public static let reasons = [
         "event_time_ahead", "missing_field", "type_mismatch", "out_of_range", "duplicate_field", "malformed",
     ]
 
+    /// A stable name for what went wrong, for counts by reason: `event_time_ahead`, `missing_field`,
+    /// `type_mismatch`, `out_of_range`, `duplicate_field` or `malformed` (not parseable as the format).
     public var reason: String {
         // Read from the message, so the decoders' many throw sites need not each name a reason.
         let field = message.hasPrefix("field `")

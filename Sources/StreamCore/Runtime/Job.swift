@@ -286,9 +286,6 @@ public final class Job: Sendable {
     /// Bad records skipped or dead-lettered, by reason (`DecodeError.reason`).
     public var badRecordsByReason: [String: Int] { badRecords.countsByReason }
 
-    /// The pipeline's `on_bad_record` policy.
-    public var badRecordPolicy: BadRecordPolicy { badRecords.policy }
-
     func rescale(at barrier: Int64, stage: Int) -> Rescale? {
         rescales.withLock { r in r[barrier].flatMap { $0.stage == stage ? $0 : nil } }
     }
