@@ -193,6 +193,60 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: job.controlFile.path), "control.json is removed at the end")
     }
 
+    @Test func statusTableShowsPartitionsCheckpointsAndBadRecordsOfAKafkaJob() throws {
+        let dir = try temporaryDirectory()
+        defer { cleanup(dir) }
+        let data = dir.appendingPathComponent("orders.jsonl")
+        var lines = ["not json", "{]"]
+        for i in 0..<20_000 { lines.append(#"{"order_id":\#(i),"shop":"s\#(i % 5)","amount":1.50,"ts":\#(1_764_547_200_000 + i * 1000)}"#) }
+        try (lines.joined(separator: "\n") + "\n").write(to: data, atomically: true, encoding: .utf8)
+        let file = dir.appendingPathComponent("kafka.yaml")
+        try """
+        name: kafka-held
+        schema: { order_id: int64, shop: string, amount: decimal(2), ts: timestamp }
+        source:
+          kafka: { brokers: embedded, topics: [orders], group: g, start_from: earliest, assignment: static }
+          format: json
+          event_time: { field: ts, max_disorder: 5s, max_ahead: off }
+          on_bad_record: dead_letter
+          dead_letter_path: \(dir.path)/bad.jsonl
+        sink:
+          null: {}
+        state: { backend: rocksdb, dir: \(dir.path)/state, memory: 32MiB }
+        checkpoints: { dir: \(dir.path)/checkpoints }
+        profiles:
+          overrides: { steady: { parallelism: 2, batch_size: 64, checkpoint: { interval: 500ms }, sink: { records_per_second: 500 } } }
+        """.write(to: file, atomically: true, encoding: .utf8)
+        let job = try RunningJob(pipeline: file, dir: dir, extra: ["--load", data.path, "--partitions", "4"])
+        defer { job.kill() }
+        _ = try job.url()
+        // Gated on what the table shows: a completed checkpoint, both bad records, all four partitions.
+        var table = ""
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            table = try streamctlRun(["status", file.path]).stdout
+            if table.contains("bad records (dead_letter)  malformed 2"), !table.contains("checkpoints  0 completed"),
+                table.split(separator: "\n").filter({ $0.hasPrefix("orders ") }).count == 4
+            {
+                break
+            }
+            usleep(200_000)
+        }
+        #expect(table.contains("bad records (dead_letter)  malformed 2"), "\(table)")
+        #expect(table.contains("checkpoints  ") && !table.contains("checkpoints  0 completed"), "\(table)")
+        #expect(table.contains("TOPIC") && table.contains("EVENT TIME BEHIND"), "\(table)")
+        let rows = table.split(separator: "\n").filter { $0.hasPrefix("orders ") }
+        #expect(rows.count == 4, "\(table)")
+        // A partition read from shows a watermark of 2025-12-01 (the loaded event times) and days behind; one a
+        // back-pressured reader has not fetched yet shows none.
+        let read = rows.filter { !$0.hasSuffix(" -") }
+        #expect(!read.isEmpty, "\(table)")
+        #expect(read.allSatisfy { $0.contains("2025-12-01T") && $0.hasSuffix("d") }, "\(table)")
+        let (status, err) = job.stop()
+        #expect(status == 0, "\(err)")
+        #expect(jsonLines(err).last?["checkpoints_aborted"] as? Int == 0)
+    }
+
     @Test func heapProfileFromTheEndpointIsReadByJeprof() throws {
         let dir = try temporaryDirectory()
         defer { cleanup(dir) }
