@@ -44,7 +44,7 @@ public struct PartitionFigures: Sendable, Hashable {
                         newestEventTimeMs: s.newestEventTimeMs, watermarkMs: s.watermarkMs))
             }
         }
-        // A partition handed from one worker to another (a rebalance) is reported once, by the newest reader.
+        // A partition two workers report at once (a rebalance in flight) is listed once: the higher worker's.
         var seen = Set<String>()
         return out.reversed().filter { seen.insert("\($0.topic)/\($0.partition)").inserted }
             .sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
