@@ -44,6 +44,14 @@ public struct ControlSnapshot: Sendable {
     public var memory: MemoryFigures
     /// How many times the profile was switched since start.
     public var profileSwitches: Int
+    /// The last switch, nil before the first.
+    public var lastSwitch: SwitchFigures?
+    /// The source's splits as partitions of named topics, from the source workers' split figures.
+    public var partitions: [PartitionFigures] = []
+    /// Checkpoint counts and the last one's figures; nil when the pipeline has no checkpoints.
+    public var checkpoints: CheckpointFigures?
+    /// Bad records by reason and what the pipeline's `on_bad_record` did with them; nil under `fail`.
+    public var badRecords: BadRecordFigures?
 
     public init(
         pipeline: String, profile: String, pid: Int32, startedAtMs: Int64, running: Bool, job: JobSnapshot,
@@ -70,6 +78,8 @@ public struct MemoryFigures: Sendable, Codable, Hashable {
     public var processResidentBytes: Int
     /// `state.memory`, the budget the process's memory is held against; nil without one.
     public var budgetBytes: Int?
+    /// RSS over the budget (1 is at the budget); nil without one.
+    public var budgetUsedRatio: Double?
 
     public init(
         allocatedBytes: Int? = nil, activeBytes: Int? = nil, residentBytes: Int? = nil, mappedBytes: Int? = nil,
@@ -81,6 +91,7 @@ public struct MemoryFigures: Sendable, Codable, Hashable {
         self.mappedBytes = mappedBytes
         self.processResidentBytes = processResidentBytes
         self.budgetBytes = budgetBytes
+        budgetUsedRatio = budgetBytes.flatMap { $0 > 0 ? Double(processResidentBytes) / Double($0) : nil }
     }
 
     enum CodingKeys: String, CodingKey {
@@ -90,5 +101,6 @@ public struct MemoryFigures: Sendable, Codable, Hashable {
         case mappedBytes = "jemalloc_mapped_bytes"
         case processResidentBytes = "process_resident_bytes"
         case budgetBytes = "budget_bytes"
+        case budgetUsedRatio = "budget_used_ratio"
     }
 }

@@ -18,9 +18,18 @@ public struct JobStatus: Sendable, Codable, Hashable {
     /// The state backend's native figures (RocksDB properties), name → value.
     public var state: [String: Int64]
     public var memory: MemoryFigures
+    /// Per source partition: lag in rows and event time, watermark.
+    public var partitions: [PartitionStatus] = []
+    /// Nil when the pipeline has no checkpoints.
+    public var checkpoints: CheckpointStatus?
+    public var lastProfileSwitch: ProfileSwitchStatus?
+    /// Nil under `on_bad_record: fail` (the first bad record ends the run).
+    public var badRecords: BadRecordStatus?
 
     enum CodingKeys: String, CodingKey {
-        case pipeline, profile, pid, running, stages, workers, state, memory, lag
+        case pipeline, profile, pid, running, stages, workers, state, memory, lag, partitions, checkpoints
+        case lastProfileSwitch = "last_profile_switch"
+        case badRecords = "bad_records"
         case profileSwitches = "profile_switches"
         case uptimeSeconds = "uptime_seconds"
         case intervalSeconds = "interval_seconds"
@@ -134,5 +143,9 @@ extension JobStatus {
             intervalSeconds: interval, rowsRead: sources.reduce(0) { $0 + $1.rowsIn },
             lag: sources.reduce(0) { $0 + ($1.extra["lag"] ?? 0) }, stages: stages, workers: workers,
             state: now.job.state, memory: now.memory)
+        partitions = now.partitions.map { PartitionStatus($0, nowMs: nowMs) }
+        checkpoints = now.checkpoints.map(CheckpointStatus.init)
+        lastProfileSwitch = now.lastSwitch.map(ProfileSwitchStatus.init)
+        badRecords = now.badRecords.map { BadRecordStatus(policy: $0.policy, byReason: $0.byReason) }
     }
 }

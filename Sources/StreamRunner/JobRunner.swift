@@ -20,8 +20,8 @@ public struct RunOptions: Sendable {
     public var maxDurationMs: Int64?
     /// Data put into the embedded broker before the first start.
     public var embeddedFill: EmbeddedFill
-    /// Print the progress line.
-    public var progress: Bool
+    /// The progress on stderr: off, one line in place (a terminal), or a log line every so often (a pipe).
+    public var progress: ProgressMode
     /// Bind worker threads to the process's jemalloc arenas.
     public var bindArenas: Bool
     /// How often the supervisor looks at the job, milliseconds.
@@ -35,7 +35,7 @@ public struct RunOptions: Sendable {
 
     public init(
         maxRecords: Int? = nil, bound: SourceBound = .unbounded, maxDurationMs: Int64? = nil,
-        embeddedFill: EmbeddedFill = EmbeddedFill(partitions: 8), progress: Bool = false, bindArenas: Bool = true,
+        embeddedFill: EmbeddedFill = EmbeddedFill(partitions: 8), progress: ProgressMode = .off, bindArenas: Bool = true,
         superviseEveryMs: Int = 100
     ) {
         self.maxRecords = maxRecords
@@ -114,6 +114,12 @@ public final class JobRunner: @unchecked Sendable {
     public var switches: [ProfileSwitch] { switchLog.withLock { $0 } }
 
     func recordSwitch(_ s: ProfileSwitch) { switchLog.withLock { $0.append(s) } }
+
+    // The coordinator lives on the supervisor's thread; the control endpoint reads this copy of its figures.
+    private let checkpointFigures = Mutex<CheckpointStats?>(nil)
+
+    /// The checkpoint figures of the current start, as of the supervisor's last look; nil without checkpoints.
+    public var checkpointStats: CheckpointStats? { checkpointFigures.withLock { $0 } }
 
     /// How many times the job was started.
     public private(set) var starts = 0
@@ -229,6 +235,7 @@ public final class JobRunner: @unchecked Sendable {
             broker = assembly.embedded
             current = Current(assembly: assembly, job: job, startedNs: startedNs, coordinator: coordinator)
         }
+        checkpointFigures.withLock { $0 = coordinator?.stats }
         starts += 1
         RunLog.write("running \(spec.name) with profile \(profile.name) (parallelism \(profile.parallelism))")
         do throws(StreamError) { try job.start() } catch {
@@ -256,7 +263,7 @@ public final class JobRunner: @unchecked Sendable {
         }
         let job = run.job
         let coordinator = run.coordinator
-        let reporter = ProgressReporter(job: job, enabled: options.progress)
+        let reporter = ProgressReporter(job: job, mode: options.progress)
         var timedOut = false
         // With checkpoints a stop takes a final checkpoint: what is still open stays in state, not in the output.
         func stop(_ why: String) {
@@ -303,12 +310,14 @@ public final class JobRunner: @unchecked Sendable {
                 coordinator.stopWithFinalCheckpoint()
             }
             do throws(StreamError) { try coordinator?.tick() } catch { job.fail(error) }
+            if let coordinator { checkpointFigures.withLock { $0 = coordinator.stats } }
             reporter.tick()
         }
         reporter.finish()
         var failure: StreamError?
         do { try job.wait() } catch { failure = error }
         do throws(StreamError) { try coordinator?.jobEnded(failed: failure != nil) } catch { failure = failure ?? error }
+        if let coordinator { checkpointFigures.withLock { $0 = coordinator.stats } }
         if let dir = options.savepointOnExit, failure == nil, let coordinator, let id = coordinator.stats.lastId {
             do throws(StreamError) {
                 try coordinator.store.exportSavepoint(id, to: dir)

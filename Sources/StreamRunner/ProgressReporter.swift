@@ -1,30 +1,52 @@
 import StreamCore
 
-/// The progress line on stderr: rows, rate, lag and the busiest stage, every two seconds.
+/// How the progress of a run is shown on stderr.
+public enum ProgressMode: Sendable, Hashable {
+    case off
+    /// One line, redrawn in place every two seconds (stderr is a terminal); other log lines clear it first.
+    case inPlace
+    /// A plain log line every so many milliseconds (stderr is a pipe or a file: cron, CI, a log collector).
+    case lines(everyMs: Int64)
+}
+
+/// The progress on stderr: rows, rate, lag, the busiest stage and the ETA.
 public final class ProgressReporter {
     let job: Job
-    let enabled: Bool
+    let mode: ProgressMode
     private var last: JobSnapshot
     private var lastPrintNs: UInt64
 
-    public init(job: Job, enabled: Bool) {
+    public init(job: Job, mode: ProgressMode) {
         self.job = job
-        self.enabled = enabled
+        self.mode = mode
         last = job.snapshot()
         lastPrintNs = last.takenAtNs
     }
 
+    private var everyNs: UInt64? {
+        switch mode {
+        case .off: return nil
+        case .inPlace: return 2_000_000_000
+        case .lines(let ms): return UInt64(max(1, ms)) * 1_000_000
+        }
+    }
+
     public func tick() {
-        guard enabled else { return }
+        guard let everyNs else { return }
         let now = job.snapshot()
-        guard now.takenAtNs &- lastPrintNs >= 2_000_000_000 else { return }
+        guard now.takenAtNs &- lastPrintNs >= everyNs else { return }
         let line = Self.line(now: now, since: last)
-        RunLog.write(line)
+        if mode == .inPlace {
+            RunLog.writeProgress(line)
+        } else {
+            RunLog.write("progress: " + line)
+        }
         last = now
         lastPrintNs = now.takenAtNs
     }
 
-    public func finish() {}
+    /// Takes the in-place line off the terminal, so the summary starts on a line of its own.
+    public func finish() { RunLog.clearProgress() }
 
     /// The progress text between two snapshots: rows read, source rate, lag, the busiest stage and the ETA.
     public static func line(now: JobSnapshot, since last: JobSnapshot) -> String {

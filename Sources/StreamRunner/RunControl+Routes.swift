@@ -77,17 +77,21 @@ extension JobRunner {
             throw StreamError(.config, "savepoints need checkpoints: add a `checkpoints:` section to the pipeline")
         }
         guard let job, !job.isFinished else { throw StreamError(.config, "no running job to take a savepoint of") }
-        let id = job.triggerBarrier(profile: job.live.current.name)
+        let requested = job.triggerBarrier(profile: job.live.current.name)
         let timeoutMs = job.live.current.checkpointTimeoutMs
         var waited: Int64 = 0
-        // The coordinator completes it (the manifest appears) on one of its next looks.
-        while !store.ids().contains(id) && waited < timeoutMs {
-            if job.barriers.status(id) == .aborted || job.isFinished { break }
+        // The coordinator completes it (the manifest appears) on one of its next looks. With a short interval
+        // and few retained, a slow look here can find it retired already: any later checkpoint is as good.
+        func taken() -> Int64? { store.ids().first { $0 >= requested } }
+        while taken() == nil && waited < timeoutMs {
+            if job.barriers.status(requested) == .aborted || job.isFinished { break }
             usleep(5_000)
             waited += 5
         }
-        guard store.ids().contains(id) else {
-            throw StreamError(.checkpoint, "checkpoint \(id) for the savepoint did not complete (\(job.barriers.status(id)))")
+        guard let id = taken() else {
+            throw StreamError(
+                .checkpoint,
+                "checkpoint \(requested) for the savepoint did not complete (\(job.barriers.status(requested)))")
         }
         try store.exportSavepoint(id, to: directory)
         RunLog.write("savepoint: checkpoint \(id) copied to \(directory) (restore with --from-savepoint \(directory))")

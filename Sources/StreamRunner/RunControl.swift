@@ -75,10 +75,27 @@ public final class RunControl: ControlSource, @unchecked Sendable {
             budgetBytes: runner.spec.state.backend == .rocksdb ? Int(runner.spec.state.memoryBytes) : nil)
         // The current profile is the last switch's target, else the one the run started with.
         let switches = runner.switches
-        return ControlSnapshot(
+        var snapshot = ControlSnapshot(
             pipeline: runner.spec.name, profile: switches.last?.to ?? runner.profile.name, pid: getpid(),
             startedAtMs: startedAtMs, running: !(job?.isFinished ?? true), job: jobSnapshot, stages: stages,
             memory: memory, profileSwitches: switches.count)
+        snapshot.lastSwitch = switches.last.map {
+            SwitchFigures(from: $0.from, to: $0.to, reason: $0.reason, pauseMs: $0.pauseMs, appliedMs: $0.appliedMs)
+        }
+        snapshot.partitions = PartitionFigures.of(jobSnapshot, source: runner.spec.source.kind)
+        snapshot.checkpoints = runner.checkpointStats.map {
+            CheckpointFigures(
+                completed: $0.completed, failed: $0.failed, aborted: $0.aborted, lastId: $0.lastId,
+                lastDurationMs: $0.lastDurationMs, lastPauseMs: $0.lastPauseMs, lastSizeBytes: $0.lastSizeBytes,
+                lastCopiedBytes: $0.lastBytesCopied, restoredFrom: $0.restoredFrom)
+        }
+        switch runner.spec.source.onBadRecord {
+        case .fail: break
+        case .skip: snapshot.badRecords = BadRecordFigures(policy: "skip", byReason: job?.badRecordsByReason ?? [:])
+        case .deadLetter:
+            snapshot.badRecords = BadRecordFigures(policy: "dead_letter", byReason: job?.badRecordsByReason ?? [:])
+        }
+        return snapshot
     }
 
     public func dumpHeapProfile() throws(ControlError) -> String {

@@ -65,11 +65,18 @@ enum RunFlags {
                 "--savepoint-on-exit and --from-savepoint need checkpoints: add a `checkpoints:` section "
                     + "(with its `dir`) to the pipeline")
         }
+        var progress = r.progress
+        if let text = r.progressInterval {
+            guard let ms = Durations.parseMs(text), ms >= 1000 else {
+                throw FlagError("--progress-interval `\(text)` is not a duration of at least 1s (e.g. 30s)")
+            }
+            if case .lines = progress { progress = .lines(everyMs: ms) }
+        }
         var options = RunOptions(
             maxRecords: r.maxRecords, bound: bound, maxDurationMs: deadlineMs,
             embeddedFill: EmbeddedFill(
                 partitions: r.partitions ?? 8, generateRows: r.generate, loadFile: r.load, keyField: r.loadKey),
-            progress: r.progress)
+            progress: progress)
         if let n = r.restarts {
             guard n >= 0, n <= 1_000 else { throw FlagError("--restarts takes 0…1000, not \(n)") }
             options.restart.maxAttempts = n

@@ -27,16 +27,47 @@ public enum RunLog {
         return logger
     }
 
-    /// Logs `message`; a leading `error:` or `warning:` sets the level.
+    /// Logs `message`; a leading `error:` or `warning:`, or a positioned one (`file:3:7: error: …`), sets the level.
     public static func write(_ message: String) {
-        let level: Logger.Level =
-            message.hasPrefix("error:") ? .error : (message.hasPrefix("warning:") ? .warning : .info)
+        write(message, level: level(of: message))
+    }
+
+    /// Logs `message` at `level`, whatever its text says.
+    public static func write(_ message: String, level: Logger.Level) {
         logger.log(level: level, "\(message)")
     }
 
+    static func level(of message: String) -> Logger.Level {
+        if message.hasPrefix("error:") { return .error }
+        if message.hasPrefix("warning:") { return .warning }
+        let first = message.prefix { $0 != "\n" }
+        if first.contains(": error: ") { return .error }
+        if first.contains(": warning: ") { return .warning }
+        return .info
+    }
+
+    private static let progressShown = Atomic<Bool>(false)
+
+    /// Shows `text` as the one progress line, in place of the last one (a terminal: no newline).
+    public static func writeProgress(_ text: String) {
+        writeRaw("\r\u{1B}[K" + text)
+        progressShown.store(true, ordering: .relaxed)
+    }
+
+    /// Clears the progress line, if one is shown.
+    public static func clearProgress() {
+        if progressShown.exchange(false, ordering: .relaxed) { writeRaw("\r\u{1B}[K") }
+    }
+
     /// Writes `text` and a newline to stderr in one `write`, so lines of several threads do not interleave.
+    /// A progress line on the terminal is cleared first; the reporter draws it again at its next tick.
     public static func writeLine(_ text: String) {
-        var line = text + "\n"
+        clearProgress()
+        writeRaw(text + "\n")
+    }
+
+    private static func writeRaw(_ text: String) {
+        var line = text
         line.withUTF8 { buf in
             var p = buf.baseAddress!
             var left = buf.count

@@ -52,14 +52,15 @@ public struct RunPreflight: Sendable {
     /// `log` gets one line per thing removed.
     public func prepare(log: (String) -> Void = RunLog.write) throws(PreflightFailure) -> StateDirectoryLock? {
         var lock: StateDirectoryLock?
-        if spec.state.backend == .rocksdb {
+        // RocksDB state and checkpoints are what two runs of one job would corrupt for each other.
+        if spec.state.backend == .rocksdb || spec.checkpoints.enabled {
             let dir = spec.state.dir
             do throws(StateDirectoryLock.Failure) {
-                lock = try StateDirectoryLock(directory: dir)
+                lock = try StateDirectoryLock(directory: dir, holder: .current(pipeline: spec.file))
             } catch {
                 switch error {
-                case .held(let path, let pid):
-                    let who = pid.map { "streamctl process \($0)" } ?? "another streamctl process"
+                case .held(let path, let holder):
+                    let who = holder?.description ?? "another streamctl process"
                     throw PreflightFailure(
                         kind: .locked,
                         message: "state directory \(dir) is in use by \(who) (lock file \(path)); "
@@ -67,7 +68,12 @@ public struct RunPreflight: Sendable {
                 case .io(let text): throw PreflightFailure(kind: .io, message: text)
                 }
             }
-            if !resuming { try checkState(dir, log: log) }
+            if let dead = lock?.tookOverFrom {
+                log(
+                    "warning: took over the stale lock \(lock!.path) of \(dead.description): that run no longer "
+                        + "holds it (it was killed or crashed)")
+            }
+            if spec.state.backend == .rocksdb && !resuming { try checkState(dir, log: log) }
         }
         if resuming {
             if case .file(let f) = spec.sink.kind {

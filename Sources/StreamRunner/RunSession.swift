@@ -20,7 +20,10 @@ public struct RunRequest: Sendable {
     public var loadKey: String?
     /// nil when `--partitions` was not given.
     public var partitions: Int?
-    public var progress: Bool
+    /// `--progress`: on a terminal the line in place, on a pipe a log line every `progressInterval`.
+    public var progress: ProgressMode
+    /// `--progress-interval`, as given; checked with the other flags.
+    public var progressInterval: String?
     public var summaryFile: String?
     public var leftovers: LeftoverPolicy
     /// `--instance I/N`: this process's share of a Kafka topic's partitions.
@@ -41,7 +44,7 @@ public struct RunRequest: Sendable {
 
     public init(file: String) {
         self.file = file
-        progress = false
+        progress = .off
         leftovers = .refuse
     }
 }

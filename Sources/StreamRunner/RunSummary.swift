@@ -56,6 +56,7 @@ public struct RunSummary: Sendable {
         if let c = checkpoints {
             fields.append(("checkpoints_completed", String(c.completed)))
             fields.append(("checkpoints_failed", String(c.failed)))
+            fields.append(("checkpoints_aborted", String(c.aborted)))
             if let id = c.lastId { fields.append(("last_checkpoint", String(id))) }
             if let ms = c.lastPauseMs { fields.append(("last_checkpoint_pause_ms", String(ms))) }
             fields.append(("restored_from", c.restoredFrom.map(String.init) ?? "null"))

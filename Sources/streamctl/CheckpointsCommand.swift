@@ -18,7 +18,10 @@ struct Checkpoints: ParsableCommand {
         @Argument(help: "The checkpoints directory (`checkpoints.dir` of the pipeline).")
         var directory: String
 
+        @OptionGroup var logging: LogOptions
+
         func run() throws {
+            logging.apply()
             print(CheckpointReport.list(CheckpointStore(root: directory)), terminator: "")
         }
     }
@@ -31,7 +34,10 @@ struct Checkpoints: ParsableCommand {
         @Argument(help: "The checkpoint id (see `list`).")
         var id: Int64
 
+        @OptionGroup var logging: LogOptions
+
         func run() throws {
+            logging.apply()
             do throws(StreamError) {
                 print(try CheckpointReport.inspect(CheckpointStore(root: directory), id: id), terminator: "")
             } catch {

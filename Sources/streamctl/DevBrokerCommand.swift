@@ -42,7 +42,10 @@ struct DevBroker: ParsableCommand {
     @Option(help: "Also write the bootstrap address to this file once the broker is ready (for scripts).")
     var addressFile: String?
 
+    @OptionGroup var logging: LogOptions
+
     func run() throws {
+        logging.apply()
         StopSignals.install()
         do {
             let broker = try EmbeddedBroker()

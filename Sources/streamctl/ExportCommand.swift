@@ -36,7 +36,10 @@ struct FlinkSQLExportCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Write the script to this file instead of stdout.")
     var output: String?
 
+    @OptionGroup var logging: LogOptions
+
     func run() throws {
+        logging.apply()
         let (spec, p) = try loadPipeline(file, profile: profile)
         let script: String
         do throws(PipelineErrors) {

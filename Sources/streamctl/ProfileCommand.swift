@@ -19,7 +19,12 @@ struct ProfileControl: ParsableCommand {
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The running job's profile and its switches.")
         @OptionGroup var job: JobLocator
-        func run() throws { print(try call(job, "GET", "/profile")) }
+        @OptionGroup var logging: LogOptions
+
+        func run() throws {
+            logging.apply()
+            print(try call(job, "GET", "/profile"))
+        }
     }
 
     struct Set: ParsableCommand {
@@ -30,7 +35,10 @@ struct ProfileControl: ParsableCommand {
         var name: String
         @Option(help: "Why, for the log.")
         var reason: String?
+        @OptionGroup var logging: LogOptions
+
         func run() throws {
+            logging.apply()
             var path = "/profile?name=\(escape(name))"
             if let reason { path += "&reason=\(escape(reason))" }
             print(try call(job, "POST", path, timeoutMs: 600_000))
@@ -49,7 +57,10 @@ struct Savepoint: ParsableCommand {
     @OptionGroup var job: JobLocator
     @Option(help: "Where the savepoint goes.")
     var dir: String
+    @OptionGroup var logging: LogOptions
+
     func run() throws {
+        logging.apply()
         let absolute = dir.hasPrefix("/") ? dir : FileManager.default.currentDirectoryPath + "/" + dir
         print(try call(job, "POST", "/savepoint?dir=\(escape(absolute))", timeoutMs: 600_000))
     }

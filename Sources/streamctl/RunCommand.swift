@@ -66,8 +66,11 @@ struct Run: ParsableCommand {
     @Flag(help: "Keep an earlier run's output and add this run's part files beside it (earlier state is discarded).")
     var append = false
 
-    @Option(help: "Progress line on stderr: auto (when stderr is a terminal), on, off.")
+    @Option(help: "Progress on stderr: auto or on (a line in place on a terminal, else a log line now and then), off.")
     var progress: String = "auto"
+
+    @Option(help: "How often the progress log line is written when stderr is not a terminal (default 10s).")
+    var progressInterval: String?
 
     @Option(help: "Also append the JSON summary line to this file (on every exit, failures included).")
     var summary: String?
@@ -95,13 +98,9 @@ struct Run: ParsableCommand {
     @Option(help: "Start from the savepoint in this directory (any parallelism) instead of the latest checkpoint.")
     var fromSavepoint: String?
 
-    @Option(help: "Log lines on stderr: text (default) or json (one object a line; the summary line stays as is).")
-    var logFormat: String = "text"
+    @OptionGroup var logging: LogOptions
 
     func validate() throws {
-        guard LogFormat(name: logFormat) != nil else {
-            throw ValidationError("--log-format takes text or json, not `\(logFormat)`")
-        }
         if fresh && append { throw ValidationError("--fresh and --append exclude each other: pick one") }
         guard ["auto", "on", "off"].contains(progress) else {
             throw ValidationError("--progress takes auto, on or off, not `\(progress)`")
@@ -110,7 +109,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         StopSignals.install()
-        RunLog.format = LogFormat(name: logFormat) ?? .text
+        logging.apply()
         var request = RunRequest(file: file)
         request.profile = profile
         request.until = until
@@ -121,7 +120,15 @@ struct Run: ParsableCommand {
         request.load = load
         request.loadKey = loadKey
         request.partitions = partitions
-        request.progress = progress == "on" || (progress == "auto" && isatty(2) != 0)
+        // A terminal gets the line in place; a pipe (cron, CI) a log line now and then. JSON logs are for machines.
+        if progress == "off" {
+            request.progress = .off
+        } else if isatty(2) != 0 && logging.logFormat == "text" {
+            request.progress = .inPlace
+        } else {
+            request.progress = .lines(everyMs: 10_000)
+        }
+        request.progressInterval = progressInterval
         request.summaryFile = summary
         request.leftovers = fresh ? .fresh : (append ? .append : .refuse)
         request.instance = instance

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import StreamCore
 import StreamRunner
 
@@ -39,7 +40,10 @@ struct Smoke: ParsableCommand {
     @Option(help: "Workload profile to run with.")
     var profile: String?
 
+    @OptionGroup var logging: LogOptions
+
     func run() throws {
+        logging.apply()
         let (spec, _) = try loadPipeline(file, profile: profile)
         guard let expectedText = try? String(contentsOfFile: expect, encoding: .utf8) else {
             log("error: cannot read the expectation \(expect)")
@@ -71,7 +75,7 @@ struct Smoke: ParsableCommand {
         let seconds = Date().timeIntervalSince(started)
         guard result == .ok else {
             let message = "the run ended with exit code \(Exit(result).rawValue)"
-            log("smoke: \(file): \(message)")
+            RunLog.write("smoke: \(file): \(message)", level: .error)
             try writeJUnit(failure: message, details: "", seconds: seconds)
             throw ExitCode(Exit(result).rawValue)
         }
@@ -83,7 +87,7 @@ struct Smoke: ParsableCommand {
             return
         }
         let text = diff.rendered
-        log("smoke: \(file): output differs from \(expect)\n\(text)")
+        RunLog.write("smoke: \(file): output differs from \(expect)\n\(text)", level: .error)
         try writeJUnit(failure: "output differs from \(expect)", details: text, seconds: seconds)
         throw ExitCode(Exit.smokeMismatch.rawValue)
     }

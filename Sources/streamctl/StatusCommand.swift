@@ -57,7 +57,10 @@ struct Status: ParsableCommand {
     @Flag(help: "Print the /status JSON document.")
     var json = false
 
+    @OptionGroup var logging: LogOptions
+
     func run() throws {
+        logging.apply()
         let client = try job.client()
         if json {
             do throws(ControlError) {
@@ -92,7 +95,10 @@ struct Top: ParsableCommand {
     @Option(help: "Stop after this many redraws (default: until the job ends).")
     var iterations: Int?
 
+    @OptionGroup var logging: LogOptions
+
     func run() throws {
+        logging.apply()
         let client = try job.client()
         let color = isatty(1) != 0
         var n = 0
@@ -122,7 +128,24 @@ enum StatusTable {
         if let a = m.allocatedBytes { out += "  allocated \(mib((a)))" }
         if let r = m.residentBytes { out += "  jemalloc resident \(mib((r)))" }
         if let b = m.budgetBytes { out += "  budget \(mib((b)))" }
-        out += "\n\n"
+        out += "\n"
+        if let c = s.checkpoints {
+            out += "checkpoints  \(c.completed) completed, \(c.failed) failed (\(c.aborted) aborted)"
+            if let id = c.lastId { out += ", last \(id)" }
+            if let d = c.lastDurationSeconds { out += " in \(format1(d))s" }
+            if let p = c.lastPauseSeconds { out += ", pause \(format1(p * 1000))ms" }
+            if let b = c.lastSizeBytes { out += ", \(mib(Int(b)))" }
+            out += "\n"
+        }
+        if let sw = s.lastProfileSwitch {
+            out += "profile switches  \(s.profileSwitches), last \(sw.from) → \(sw.to) (\(sw.reason)), rows stopped "
+                + "\(format1(sw.pauseSeconds * 1000))ms\n"
+        }
+        if let b = s.badRecords, !b.byReason.isEmpty {
+            out += "bad records (\(b.policy))  "
+                + b.byReason.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + "\n"
+        }
+        out += "\n"
         let header = ["STAGE", "WORKER", "ROWS IN", "IN/S", "OUT/S", "BUSY", "IDLE", "BACKPR", "FILL", "NOTE"]
         var rows: [[String]] = [header]
         var highlight: [Bool] = [false]
@@ -139,17 +162,42 @@ enum StatusTable {
                 highlight.append(w.backPressured)
             }
         }
-        var widths = [Int](repeating: 0, count: header.count)
-        for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
-        for (r, hot) in zip(rows, highlight) {
-            var line = r.enumerated().map { i, c in
-                c + String(repeating: " ", count: widths[i] - c.count)
-            }.joined(separator: "  ")
-            while line.last == " " { line.removeLast() }
+        for (line, hot) in zip(columns(rows), highlight) {
             out += (hot && color ? "\u{1B}[1;37;41m" + line + "\u{1B}[0m" : line) + "\n"
         }
         out += "\nBUSY/IDLE/BACKPR: ms per second over the last \(format1(s.intervalSeconds))s\n"
+        if !s.partitions.isEmpty {
+            var parts = [["TOPIC", "PARTITION", "WORKER", "LAG", "WATERMARK", "EVENT TIME BEHIND"]]
+            for p in s.partitions {
+                parts.append([
+                    p.topic, String(p.partition), String(p.worker), p.lagRows.map { $0.short } ?? "-",
+                    p.watermarkMs.map { CivilTime.rfc3339($0) } ?? "-",
+                    p.eventTimeLagSeconds.map(behind) ?? "-",
+                ])
+            }
+            out += "\n" + columns(parts).joined(separator: "\n") + "\n"
+        }
         return out
+    }
+
+    /// `42s`, `17m`, `5h`, `365d`: how far behind in event time, at a glance.
+    private static func behind(_ seconds: Double) -> String {
+        if seconds < 120 { return "\(format1(seconds))s" }
+        if seconds < 7_200 { return "\(Int(seconds / 60))m" }
+        if seconds < 172_800 { return "\(Int(seconds / 3_600))h" }
+        return "\(Int(seconds / 86_400))d"
+    }
+
+    /// Rows padded into aligned columns, trailing blanks trimmed.
+    private static func columns(_ rows: [[String]]) -> [String] {
+        var widths = [Int](repeating: 0, count: rows.map(\.count).max() ?? 0)
+        for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
+        return rows.map { r in
+            var line = r.enumerated().map { i, c in c + String(repeating: " ", count: widths[i] - c.count) }
+                .joined(separator: "  ")
+            while line.last == " " { line.removeLast() }
+            return line
+        }
     }
 
     private static func mib(_ bytes: Int) -> String { "\(format1(Double(bytes) / 1_048_576))MiB" }

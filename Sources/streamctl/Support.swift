@@ -12,6 +12,21 @@ import Synchronization
 /// One line on stderr: logs, progress and warnings never mix with rows on stdout.
 func log(_ message: String) { RunLog.write(message) }
 
+/// `--log-format text|json`, on every command that writes diagnostics to stderr.
+struct LogOptions: ParsableArguments {
+    @Option(help: "Log lines on stderr: text (default) or json (one object a line; a summary line stays as is).")
+    var logFormat: String = "text"
+
+    func validate() throws {
+        guard LogFormat(name: logFormat) != nil else {
+            throw ValidationError("--log-format takes text or json, not `\(logFormat)`")
+        }
+    }
+
+    /// Sets the format before the command logs anything.
+    func apply() { RunLog.format = LogFormat(name: logFormat) ?? .text }
+}
+
 /// The first SIGINT/SIGTERM asks the job to stop cleanly; at the second the supervisor writes the summary
 /// and exits 130 within its next tick; a third exits from the handler itself, in case nothing is looking.
 enum StopSignals {

@@ -20,7 +20,10 @@ struct Validate: ParsableCommand {
     @Option(help: "Also resolve this profile against each file.")
     var profile: String?
 
+    @OptionGroup var logging: LogOptions
+
     func run() throws {
+        logging.apply()
         var failed = false
         for file in files {
             do {
@@ -74,7 +77,10 @@ struct Graph: ParsableCommand {
         }
     }
 
+    @OptionGroup var logging: LogOptions
+
     func run() throws {
+        logging.apply()
         let (spec, p) = try loadPipeline(file, profile: profile)
         var decorations: [String: JobGraphDOT.Decoration] = [:]
         var profileToDraw = p

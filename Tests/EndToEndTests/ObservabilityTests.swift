@@ -193,6 +193,60 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: job.controlFile.path), "control.json is removed at the end")
     }
 
+    @Test func statusTableShowsPartitionsCheckpointsAndBadRecordsOfAKafkaJob() throws {
+        let dir = try temporaryDirectory()
+        defer { cleanup(dir) }
+        let data = dir.appendingPathComponent("orders.jsonl")
+        var lines = ["not json", "{]"]
+        for i in 0..<20_000 { lines.append(#"{"order_id":\#(i),"shop":"s\#(i % 5)","amount":1.50,"ts":\#(1_764_547_200_000 + i * 1000)}"#) }
+        try (lines.joined(separator: "\n") + "\n").write(to: data, atomically: true, encoding: .utf8)
+        let file = dir.appendingPathComponent("kafka.yaml")
+        try """
+        name: kafka-held
+        schema: { order_id: int64, shop: string, amount: decimal(2), ts: timestamp }
+        source:
+          kafka: { brokers: embedded, topics: [orders], group: g, start_from: earliest, assignment: static }
+          format: json
+          event_time: { field: ts, max_disorder: 5s, max_ahead: off }
+          on_bad_record: dead_letter
+          dead_letter_path: \(dir.path)/bad.jsonl
+        sink:
+          null: {}
+        state: { backend: rocksdb, dir: \(dir.path)/state, memory: 32MiB }
+        checkpoints: { dir: \(dir.path)/checkpoints }
+        profiles:
+          overrides: { steady: { parallelism: 2, batch_size: 64, checkpoint: { interval: 500ms }, sink: { records_per_second: 500 } } }
+        """.write(to: file, atomically: true, encoding: .utf8)
+        let job = try RunningJob(pipeline: file, dir: dir, extra: ["--load", data.path, "--partitions", "4"])
+        defer { job.kill() }
+        _ = try job.url()
+        // Gated on what the table shows: a completed checkpoint, both bad records, all four partitions.
+        var table = ""
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            table = try streamctlRun(["status", file.path]).stdout
+            if table.contains("bad records (dead_letter)  malformed 2"), !table.contains("checkpoints  0 completed"),
+                table.split(separator: "\n").filter({ $0.hasPrefix("orders ") }).count == 4
+            {
+                break
+            }
+            usleep(200_000)
+        }
+        #expect(table.contains("bad records (dead_letter)  malformed 2"), "\(table)")
+        #expect(table.contains("checkpoints  ") && !table.contains("checkpoints  0 completed"), "\(table)")
+        #expect(table.contains("TOPIC") && table.contains("EVENT TIME BEHIND"), "\(table)")
+        let rows = table.split(separator: "\n").filter { $0.hasPrefix("orders ") }
+        #expect(rows.count == 4, "\(table)")
+        // A partition read from shows a watermark of 2025-12-01 (the loaded event times) and days behind; one a
+        // back-pressured reader has not fetched yet shows none.
+        let read = rows.filter { !$0.hasSuffix(" -") }
+        #expect(!read.isEmpty, "\(table)")
+        #expect(read.allSatisfy { $0.contains("2025-12-01T") && $0.hasSuffix("d") }, "\(table)")
+        let (status, err) = job.stop()
+        #expect(status == 0, "\(err)")
+        #expect(jsonLines(err).last?["checkpoints_aborted"] as? Int == 0)
+    }
+
     @Test func heapProfileFromTheEndpointIsReadByJeprof() throws {
         let dir = try temporaryDirectory()
         defer { cleanup(dir) }
@@ -211,6 +265,11 @@ import Testing
         #expect(status == 0, "\(err)")
         guard let path else { return }
         #expect(FileManager.default.fileExists(atPath: path))
+        try Self.expectJeprofReads(path)
+    }
+
+    /// `path` is a jemalloc heap profile and `jeprof --text` reads it.
+    static func expectJeprofReads(_ path: String) throws {
         let header = try String(contentsOfFile: path, encoding: .utf8).prefix(8)
         #expect(header == "heap_v2/", "\(header)")
         let text = try run("/usr/bin/jeprof", ["--text", streamctl, path])
@@ -218,6 +277,65 @@ import Testing
         #expect(text.stderr.contains("Using local file \(path)"), "\(text.stderr)")
         // A profile whose sampled allocations were all freed lists nothing; otherwise the total comes first.
         if !text.stdout.isEmpty { #expect(text.stdout.contains("Total:"), "\(text.stdout)") }
+    }
+
+    @Test func heapProfileIntervalWritesProfilesThatJeprofReads() throws {
+        let dir = try temporaryDirectory()
+        defer { cleanup(dir) }
+        let pipeline = try Self.slowPipeline(in: dir)
+        let profiles = dir.appendingPathComponent("heap")
+        let job = try RunningJob(
+            pipeline: pipeline, dir: dir,
+            extra: ["--heap-profile-dir", profiles.path, "--heap-profile-interval", "1s"])
+        defer { job.kill() }
+        _ = try job.url()
+        // Gated on the files, not on the clock: two written by the interval alone (no request was made).
+        func written() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: profiles.path)) ?? [])
+                .filter { $0.hasSuffix("-interval.heap") }.sorted()
+        }
+        let deadline = Date().addingTimeInterval(60)
+        while written().count < 2 && Date() < deadline && job.process.isRunning { usleep(100_000) }
+        let files = written()
+        #expect(files.count >= 2, "\(files)")
+        let (status, err) = job.stop()
+        #expect(status == 0, "\(err)")
+        let pid = job.process.processIdentifier
+        #expect(files.allSatisfy { $0.hasPrefix("heap-\(pid)-") }, "\(files)")
+        guard let last = files.last else { return }
+        try Self.expectJeprofReads(profiles.appendingPathComponent(last).path)
+    }
+
+    @Test func onATerminalTheProgressIsOneLineRedrawnInPlace() throws {
+        let dir = try temporaryDirectory()
+        defer { cleanup(dir) }
+        let pipeline = try Self.slowPipeline(in: dir)
+        let session = "streamctl-progress-\(getpid())"
+        try Self.tmux([
+            "new-session", "-d", "-s", session, "-x", "160", "-y", "30", "\(streamctl) run \(pipeline.path); sleep 30",
+        ])
+        defer { try? Self.tmux(["kill-session", "-t", session]) }
+        func progressLines() throws -> [String] {
+            try run("/usr/bin/tmux", ["capture-pane", "-t", session, "-p"]).stdout.split(separator: "\n")
+                .map(String.init).filter { $0.hasPrefix("rows ") && $0.contains("  rate ") }
+        }
+        // Gated on the screen: a first progress line, then a different one (a redraw), then count them.
+        var first: [String] = []
+        var later: [String] = []
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let now = try progressLines()
+            if first.isEmpty {
+                first = now
+            } else if !now.isEmpty && now != first {
+                later = now
+                break
+            }
+            usleep(200_000)
+        }
+        #expect(!first.isEmpty, "no progress line on the terminal")
+        #expect(later.count == 1, "the redraw replaced the line instead of adding one: \(later)")
+        #expect(!later.contains { $0.hasPrefix("progress: ") }, "a terminal gets the line in place, not log lines")
     }
 
     @Test func statusWithoutARunningJobExits69AndSaysWhy() throws {

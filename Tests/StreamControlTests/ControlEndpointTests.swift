@@ -5,8 +5,8 @@ import StreamPipeline
 import StreamRunner
 import Testing
 
-/// The control endpoint of an in-process job held back by a throttled sink: `/metrics` read by a Prometheus
-/// text parser, `/status` as JSON, both checked against the job's own figures.
+/// The control endpoint of an in-process job held back by a throttled sink: `/metrics` read by a strict
+/// Prometheus text parser (`PrometheusText`), `/status` as JSON, both checked against the job's own figures.
 @Suite(.serialized) struct ControlEndpointTests {
     static func heldJob(dir: URL, parallelism: Int) throws -> JobRunner {
         let spec = try PipelineLoader.load(
@@ -26,82 +26,10 @@ import Testing
         return JobRunner(spec: spec, profile: profile, options: RunOptions(bindArenas: false))
     }
 
-    /// Samples of a Prometheus text exposition, by family; a line that is not valid text format fails the test.
-    struct Exposition {
-        var types: [String: String] = [:]
-        var samples: [(name: String, labels: [String: String], value: Double)] = []
-
-        init(_ text: String) {
-            for line in text.split(separator: "\n").map(String.init) where !line.isEmpty {
-                if line.hasPrefix("# TYPE ") {
-                    let parts = line.split(separator: " ")
-                    #expect(parts.count == 4, "bad TYPE line: \(line)")
-                    if parts.count == 4 { types[String(parts[2])] = String(parts[3]) }
-                    continue
-                }
-                if line.hasPrefix("#") { continue }
-                guard let sample = Self.parseSample(line) else {
-                    Issue.record("not a sample line: \(line)")
-                    continue
-                }
-                samples.append(sample)
-            }
-        }
-
-        /// `name{a="b",c="d"} value`: a name of [a-zA-Z_:][a-zA-Z0-9_:]*, quoted label values with escapes.
-        static func parseSample(_ line: String) -> (String, [String: String], Double)? {
-            var i = line.startIndex
-            func isNameChar(_ c: Character, first: Bool) -> Bool {
-                c == "_" || c == ":" || (c.isASCII && c.isLetter) || (!first && c.isASCII && c.isNumber)
-            }
-            var name = ""
-            while i < line.endIndex, isNameChar(line[i], first: name.isEmpty) {
-                name.append(line[i])
-                i = line.index(after: i)
-            }
-            guard !name.isEmpty else { return nil }
-            var labels: [String: String] = [:]
-            if i < line.endIndex, line[i] == "{" {
-                i = line.index(after: i)
-                while i < line.endIndex, line[i] != "}" {
-                    var key = ""
-                    while i < line.endIndex, line[i] != "=" {
-                        key.append(line[i])
-                        i = line.index(after: i)
-                    }
-                    guard i < line.endIndex else { return nil }
-                    i = line.index(after: i)
-                    guard i < line.endIndex, line[i] == "\"" else { return nil }
-                    i = line.index(after: i)
-                    var value = ""
-                    while i < line.endIndex, line[i] != "\"" {
-                        if line[i] == "\\" { i = line.index(after: i) }
-                        guard i < line.endIndex else { return nil }
-                        value.append(line[i])
-                        i = line.index(after: i)
-                    }
-                    guard i < line.endIndex else { return nil }
-                    i = line.index(after: i)
-                    labels[key] = value
-                    if i < line.endIndex, line[i] == "," { i = line.index(after: i) }
-                }
-                guard i < line.endIndex else { return nil }
-                i = line.index(after: i)
-            }
-            guard i < line.endIndex, line[i] == " " else { return nil }
-            let rest = line[line.index(after: i)...].split(separator: " ")
-            guard let v = rest.first.flatMap({ Double($0) }) else { return nil }
-            return (name, labels, v)
-        }
-
-        func values(_ name: String, where match: [String: String] = [:]) -> [Double] {
-            samples.filter { s in s.name == name && match.allSatisfy { s.labels[$0.key] == $0.value } }.map(\.value)
-        }
-    }
-
-    /// Polls until `condition` holds on what `fetch` returns (bounded: rates need a second of samples).
+    /// Polls until `condition` holds on what `fetch` returns (bounded: rates need a second of samples, and a
+    /// loaded machine can take a while to complete a first checkpoint).
     func eventually<T>(_ fetch: () throws -> T, _ condition: (T) -> Bool) throws -> T {
-        let deadline = Date().addingTimeInterval(30)
+        let deadline = Date().addingTimeInterval(60)
         var last = try fetch()
         while !condition(last) && Date() < deadline {
             usleep(200_000)
@@ -128,10 +56,10 @@ import Testing
         let file = try ControlFile.read(stateDir: dir.path)
         #expect(file.url == control.url && file.pid == getpid() && file.pipeline == "held")
 
-        func metrics() throws -> Exposition {
+        func metrics() throws -> PrometheusText {
             let (code, body) = try client.request(.GET, "/metrics")
             #expect(code == 200)
-            return Exposition(String(decoding: body, as: UTF8.self))
+            return try PrometheusText(String(decoding: body, as: UTF8.self))
         }
         let m = try eventually(metrics) { m in
             m.values("streamctl_worker_back_pressured", where: ["stage": "filter-1"]).contains(1)

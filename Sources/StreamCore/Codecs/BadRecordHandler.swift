@@ -9,6 +9,7 @@ import Synchronization
 public final class BadRecordHandler: Sendable {
     public let policy: BadRecordPolicy
     private let counter = Atomic<Int>(0)
+    private let reasons = Mutex<[String: Int]>([:])
     private let deadLetter: Mutex<DeadLetterFile?>
 
     public init(policy: BadRecordPolicy) throws(StreamError) {
@@ -27,6 +28,14 @@ public final class BadRecordHandler: Sendable {
     /// Bad records seen so far (skipped or dead-lettered).
     public var count: Int { counter.load(ordering: .relaxed) }
 
+    /// The same, by `DecodeError.reason`.
+    public var countsByReason: [String: Int] { reasons.withLock { $0 } }
+
+    private func count(_ error: DecodeError) {
+        counter.add(1, ordering: .relaxed)
+        reasons.withLock { $0[error.reason, default: 0] += 1 }
+    }
+
     /// Handles one bad record. `origin` names where it came from (`orders[3]@1234`, `data.json:17`).
     /// Throws under `fail`.
     public func handle(raw: UnsafeRawBufferPointer, origin: String, error: DecodeError) throws(StreamError) {
@@ -38,9 +47,9 @@ public final class BadRecordHandler: Sendable {
                 "bad record at \(origin): \(error) (record: \(preview)); set `on_bad_record: skip` or `dead_letter` to go on"
             )
         case .skip:
-            counter.add(1, ordering: .relaxed)
+            count(error)
         case .deadLetter:
-            counter.add(1, ordering: .relaxed)
+            count(error)
             var line = "{\"origin\":" + JSONText.quote(origin) + ",\"error\":" + JSONText.quote(error.description)
             // Text stays readable; anything else is kept byte for byte rather than patched with U+FFFD.
             if let text = String(validating: raw, as: UTF8.self) {

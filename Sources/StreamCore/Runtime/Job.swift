@@ -283,6 +283,9 @@ public final class Job: Sendable {
     /// Bad records skipped or dead-lettered.
     public var badRecordCount: Int { badRecords.count }
 
+    /// Bad records skipped or dead-lettered, by reason (`DecodeError.reason`).
+    public var badRecordsByReason: [String: Int] { badRecords.countsByReason }
+
     func rescale(at barrier: Int64, stage: Int) -> Rescale? {
         rescales.withLock { r in r[barrier].flatMap { $0.stage == stage ? $0 : nil } }
     }

@@ -111,6 +111,19 @@ public struct SplitWatermarks: Sendable {
     }
 }
 
+extension SplitFigures {
+    /// Every split a reader reports lag for or delivered event times from, in split order.
+    static func of(lag: [Int: Int64], watermarks: SplitWatermarks) -> [SplitFigures] {
+        let times = watermarks.eventTimes
+        return Set(lag.keys).union(times.keys).sorted().map { split in
+            let t = times[split]
+            return SplitFigures(
+                split: split, lagRows: lag[split], newestEventTimeMs: t,
+                watermarkMs: t.map { $0 &- watermarks.maxDisorderMs })
+        }
+    }
+}
+
 /// Keeps stray event times from moving a split's watermark. A row more than `maxAheadMs` ahead of the
 /// split's watermark (the newest admitted event time minus `maxDisorderMs`) — in a live run, of the later
 /// of that watermark and the wall clock — is refused and does not count as the newest. The first row of a

@@ -15,6 +15,8 @@ public final class WorkerMetrics: Sendable {
     let gate: InputGate?
     /// Extra figures the operator or connector reports (`lag`, `open_buckets`, …).
     let extra = Mutex<[String: Int64]>([:])
+    /// A source worker's figures per split (Kafka partition, file, shard), for per-partition metrics.
+    let splits = Mutex<[SplitFigures]>([])
 
     init(stage: String, worker: Int, gate: InputGate?) {
         self.stage = stage
@@ -29,13 +31,16 @@ public final class WorkerMetrics: Sendable {
         extra.withLock { $0.merge(values) { $1 } }
     }
 
+    func setSplits(_ figures: [SplitFigures]) { splits.withLock { $0 = figures } }
+
     func snapshot() -> WorkerSnapshot {
         WorkerSnapshot(
             stage: stage, worker: worker, rowsIn: rowsIn.load(ordering: .relaxed),
             rowsOut: rowsOut.load(ordering: .relaxed), busyNs: busyNs.load(ordering: .relaxed),
             idleNs: idleNs.load(ordering: .relaxed), backPressuredNs: backPressuredNs.load(ordering: .relaxed),
             lateRows: lateRows.load(ordering: .relaxed), watermark: watermark.load(ordering: .relaxed),
-            inputFill: gate?.fill ?? 0, inputCapacity: gate.map { $0.capacity * $0.inputs } ?? 0, extra: extra.withLock { $0 })
+            inputFill: gate?.fill ?? 0, inputCapacity: gate.map { $0.capacity * $0.inputs } ?? 0, extra: extra.withLock { $0 },
+            splits: splits.withLock { $0 })
     }
 }
 
@@ -54,6 +59,26 @@ public struct WorkerSnapshot: Sendable, Hashable {
     public var inputFill: Int
     public var inputCapacity: Int
     public var extra: [String: Int64]
+    /// Per split this source worker reads, in split order; empty for other workers.
+    public var splits: [SplitFigures] = []
+}
+
+/// One split of a source (a Kafka partition is split `topicIndex << 20 | partition`) as its worker last saw it.
+public struct SplitFigures: Sendable, Hashable {
+    public var split: Int
+    /// Records behind the end of the split; nil when the reader does not know.
+    public var lagRows: Int64?
+    /// The newest event time read from the split (epoch ms); nil before the first, or without event time.
+    public var newestEventTimeMs: Int64?
+    /// The split's watermark: its newest event time minus the allowed disorder.
+    public var watermarkMs: Int64?
+
+    public init(split: Int, lagRows: Int64?, newestEventTimeMs: Int64?, watermarkMs: Int64?) {
+        self.split = split
+        self.lagRows = lagRows
+        self.newestEventTimeMs = newestEventTimeMs
+        self.watermarkMs = watermarkMs
+    }
 }
 
 /// Every worker's figures at one moment, plus the state backend's.

@@ -78,6 +78,7 @@ struct SourceWorker {
         var caughtUp = false
         var recorded: [Int64: [Int: Int64]] = [:]
         var committed: Int64 = 0
+        var splitsPublishedNs: UInt64 = 0
         emitter.onBackPressure = { reader.setPaused($0) }
         let queue = barrierQueue
         emitter.barrierWaiting = { queue.hasPending }
@@ -142,6 +143,11 @@ struct SourceWorker {
             // A reader that finished has handed back its partitions: it owes nothing more.
             let lag = reader.lag()
             if !lag.isEmpty || poll.finished { metrics.setExtra(["lag": lag.values.reduce(0, +)]) }
+            // Per-split figures for the metrics, a few times a second rather than every poll.
+            if now &- splitsPublishedNs >= 200_000_000 || poll.finished {
+                splitsPublishedNs = now
+                metrics.setSplits(SplitFigures.of(lag: lag, watermarks: watermarks))
+            }
             metrics.setExtra(reader.metrics())
             if poll.finished {
                 if waitAtEnd {

@@ -4,11 +4,16 @@ import StreamCore
 /// Checkpoint figures for the summary and metrics.
 public struct CheckpointStats: Sendable, Hashable {
     public var completed = 0
+    /// Every checkpoint that did not complete, `aborted` ones included.
     public var failed = 0
+    /// Of `failed`: cancelled past the timeout, or declined by a worker (a newer barrier overtook it).
+    public var aborted = 0
     public var lastId: Int64?
     public var lastDurationMs: Int64?
     public var lastPauseMs: Int64?
     public var lastBytesCopied: Int64?
+    /// Bytes of every state file the last completed checkpoint references (shared ones included).
+    public var lastSizeBytes: Int64?
     /// The checkpoint this run resumed from.
     public var restoredFrom: Int64?
 }
@@ -150,7 +155,7 @@ final class CheckpointCoordinator {
                 discard(f)
             case .aborted:
                 let why = job.ledger.peekFailure(f.id) ?? "declined by a worker (a newer barrier or a cancel overtook it)"
-                try failed(f, reason: why)
+                try failed(f, reason: why, aborted: true)
             case .pending, .unknown:
                 let ageMs = Int64((now &- f.startedNs) / 1_000_000)
                 if ended && cleanEnd {
@@ -160,7 +165,9 @@ final class CheckpointCoordinator {
                     try failed(f, reason: "the job ended before every worker acknowledged it")
                 } else if ageMs >= profile.checkpointTimeoutMs {
                     job.cancelBarrier(f.id)
-                    try failed(f, reason: "timed out after \(ageMs) ms (checkpoint.timeout \(profile.checkpointTimeoutMs) ms)")
+                    try failed(
+                        f, reason: "timed out after \(ageMs) ms (checkpoint.timeout \(profile.checkpointTimeoutMs) ms)",
+                        aborted: true)
                 } else {
                     remaining.append(f)
                 }
@@ -211,19 +218,21 @@ final class CheckpointCoordinator {
         stats.lastDurationMs = manifest.durations.totalMs
         stats.lastPauseMs = manifest.durations.pauseMs
         stats.lastBytesCopied = copied
+        stats.lastSizeBytes = files.reduce(0) { $0 + $1.size }
         RunLog.write(
             "checkpoint \(f.id) complete: \(files.count) state files, \(copied) bytes copied"
                 + (incremental ? " (incremental)" : " (full)") + ", \(pending.count) output files published, "
                 + "\(manifest.durations.totalMs) ms, pause \(manifest.durations.pauseMs) ms")
     }
 
-    private func failed(_ f: Flight, reason: String) throws(StreamError) {
+    private func failed(_ f: Flight, reason: String, aborted: Bool = false) throws(StreamError) {
         let record = job.ledger.take(f.id)
         carried += record.pending
         if let dir = record.stateDirectory { try? FileManager.default.removeItem(atPath: dir) }
         try? FileManager.default.removeItem(atPath: store.directory(of: f.id))
         consecutiveFailures += 1
         stats.failed += 1
+        if aborted { stats.aborted += 1 }
         lastEndNs = clock.monotonicNs()
         let tolerable = profile.checkpointTolerableFailures
         RunLog.write(
