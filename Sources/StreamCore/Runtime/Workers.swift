@@ -95,7 +95,7 @@ struct SourceWorker {
             }
         }
 
-        while !job.stopRequested.load(ordering: .relaxed) {
+        while !job.stopRequested.load(ordering: .acquiring) {
             _ = view.refresh()
             guard sendWaitingBarriers(reader: reader, watermarks: watermarks, recorded: &recorded) else { return }
             let done = job.completedCheckpoint.load(ordering: .acquiring)
