@@ -52,24 +52,65 @@ public struct CheckpointRecord: Sendable {
 
 /// Collects each checkpoint's records from the worker threads.
 public final class CheckpointLedger: Sendable {
-    private let records = Mutex<[Int64: CheckpointRecord]>([:])
+    private struct Books {
+        var records: [Int64: CheckpointRecord] = [:]
+        /// Checkpoints the coordinator has taken (completed or failed): what a task records for one later
+        /// belongs to no checkpoint any more.
+        var closed: Set<Int64> = []
+        /// Recorded for a closed checkpoint after it was taken (a sink that aligned a barrier another task
+        /// had already declined): the output goes out with the next checkpoint that completes.
+        var late: (pending: [PendingOutput], stateDirectories: [String]) = ([], [])
+        /// Output the sinks staged when their input ended, after their last barrier.
+        var ended: [PendingOutput] = []
+    }
+    private let books = Mutex(Books())
     /// Positions sources reached when they ended of their own (input finished), by split.
     private let finals = Mutex<(positions: [Int: Int64], eventTimes: [Int: Int64])>(([:], [:]))
 
     func update(_ id: Int64, _ body: (inout CheckpointRecord) -> Void) {
-        records.withLock { r in body(&r[id, default: CheckpointRecord(id: id)]) }
+        books.withLock { b in
+            guard b.closed.contains(id) else {
+                body(&b.records[id, default: CheckpointRecord(id: id)])
+                return
+            }
+            var record = CheckpointRecord(id: id)
+            body(&record)
+            b.late.pending += record.pending
+            if let dir = record.stateDirectory { b.late.stateDirectories.append(dir) }
+        }
     }
 
-    /// Removes and returns what was recorded for checkpoint `id`.
+    /// Removes and returns what was recorded for checkpoint `id`; what tasks record for it later is kept
+    /// apart (`takeLate()`).
     public func take(_ id: Int64) -> CheckpointRecord {
-        records.withLock { $0.removeValue(forKey: id) } ?? CheckpointRecord(id: id)
+        books.withLock { b in
+            b.closed.insert(id)
+            return b.records.removeValue(forKey: id) ?? CheckpointRecord(id: id)
+        }
+    }
+
+    /// What tasks recorded for checkpoints after those were taken: staged output (to publish with the
+    /// next checkpoint that completes) and state snapshots (to delete). Removed from the ledger.
+    public func takeLate() -> (pending: [PendingOutput], stateDirectories: [String]) {
+        books.withLock { b in
+            defer { b.late = ([], []) }
+            return b.late
+        }
+    }
+
+    /// A sink's input ended: the parts it staged since its last barrier, for the job's last manifest.
+    func recordEnded(_ pending: [PendingOutput]) { books.withLock { $0.ended += pending } }
+
+    /// Output the sinks staged when their input ended; removed from the ledger.
+    public func takeEnded() -> [PendingOutput] {
+        books.withLock { b in
+            defer { b.ended.removeAll() }
+            return b.ended
+        }
     }
 
     /// Why checkpoint `id` failed in a worker, if it did.
-    public func peekFailure(_ id: Int64) -> String? { records.withLock { $0[id]?.failure } }
-
-    /// Drops what was recorded for checkpoint `id` (aborted).
-    public func discard(_ id: Int64) { _ = records.withLock { $0.removeValue(forKey: id) } }
+    public func peekFailure(_ id: Int64) -> String? { books.withLock { $0.records[id]?.failure } }
 
     func recordFinal(positions: [Int: Int64], eventTimes: [Int: Int64]) {
         finals.withLock { f in

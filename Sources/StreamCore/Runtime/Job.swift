@@ -254,8 +254,11 @@ public final class Job: Sendable {
             return false
         }
         guard first else { return }
-        stopRequested.store(true, ordering: .relaxed)
+        // Gates first: a source that saw the stop before they closed would send an end that lets the
+        // operators fire what is open and the sinks close as if the input had ended. Released: a source
+        // that sees the stop sees the error and the closed gates too.
         closeAllGates()
+        stopRequested.store(true, ordering: .releasing)
     }
 
     func closeAllGates() {

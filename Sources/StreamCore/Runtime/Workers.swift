@@ -42,7 +42,9 @@ extension Job {
             let input = AlignedInput(
                 gate: gate, joins: gateJoins(gate), alignment: BarrierAlignment(inputs: gate.inputs),
                 watermarks: InputWatermarks(inputs: gate.inputs), ended: [])
-            var worker = SinkWorker(job: self, task: task, writer: writer, input: input, metrics: metrics)
+            var worker = SinkWorker(
+                job: self, task: task, writer: writer, stagesAtEnd: context.transactional, input: input,
+                metrics: metrics)
             try worker.run()
         }
     }
@@ -94,7 +96,7 @@ struct SourceWorker {
             }
         }
 
-        while !job.stopRequested.load(ordering: .relaxed) {
+        while !job.stopRequested.load(ordering: .acquiring) {
             _ = view.refresh()
             guard sendWaitingBarriers(reader: reader, watermarks: watermarks, recorded: &recorded) else { return }
             let done = job.completedCheckpoint.load(ordering: .acquiring)
@@ -159,6 +161,8 @@ struct SourceWorker {
                 break
             }
         }
+        // A failing job's sources stop too, but what they read did not end: nothing may fire as if it had.
+        guard !job.failed else { return }
         // A final barrier requested with the stop goes out before the end.
         guard sendWaitingBarriers(reader: reader, watermarks: watermarks, recorded: &recorded) else { return }
         emitter.broadcast(.end)
@@ -242,6 +246,8 @@ struct OperatorWorker {
                 job.barriers.decline(id)
                 goOn = emitter.broadcast(.cancel(id))
             case .ended:
+                // An end that raced a failure: firing now would emit windows cut short.
+                guard !job.failed else { return }
                 job.abandonRescales(stage: stage, after: input.alignment.latest)
                 // Stopped at a final barrier: what is still open stays in state, unfired.
                 if !job.suspending.load(ordering: .acquiring) { try op.finish(into: &out) }
@@ -324,6 +330,9 @@ struct SinkWorker {
     let job: Job
     let task: Int
     let writer: any SinkWriter
+    /// Checkpoints are on and the writer stages its output: what it holds at the end is staged too, for
+    /// the job's last manifest, instead of being published by the writer.
+    let stagesAtEnd: Bool
     var input: AlignedInput
     let metrics: WorkerMetrics
 
@@ -351,6 +360,13 @@ struct SinkWorker {
             case .abort(let id):
                 job.barriers.decline(id)
             case .ended:
+                // A failing job publishes nothing: the restore decides what of it counts.
+                guard !job.failed else { return }
+                if stagesAtEnd {
+                    // Published after the manifest that covers it is durable, never before: a failure between
+                    // the two would publish windows the restored checkpoint fires again.
+                    job.ledger.recordEnded(try writer.prepare(checkpoint: input.alignment.latest))
+                }
                 try writer.close()
                 metrics.setExtra(writer.metrics())
                 return

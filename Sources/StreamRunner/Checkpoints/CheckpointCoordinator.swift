@@ -98,7 +98,9 @@ final class CheckpointCoordinator {
     func trigger(now: UInt64) -> Int64 {
         let id = job.triggerBarrier(profile: profile.name)
         flights.append(Flight(id: id, startedNs: now, final: false))
-        known = max(known, id)
+        // A barrier someone else injected since the last look (a rescale between that look and this
+        // trigger) is below `id`: adopt it rather than step `known` over it, or its output is never published.
+        adoptForeignBarriers(now: now)
         lastTriggerNs = now
         return id
     }
@@ -107,10 +109,9 @@ final class CheckpointCoordinator {
     func stopWithFinalCheckpoint() {
         guard !finalRequested else { return }
         finalRequested = true
-        adoptForeignBarriers(now: clock.monotonicNs())
         let id = job.stopAtFinalBarrier()
         flights.append(Flight(id: id, startedNs: clock.monotonicNs(), final: true))
-        known = max(known, id)
+        adoptForeignBarriers(now: clock.monotonicNs())
     }
 
     /// After the job ended: finishes what completed; a job whose input ended of its own gets a last
@@ -118,7 +119,18 @@ final class CheckpointCoordinator {
     func jobEnded(failed: Bool) throws(StreamError) {
         adoptForeignBarriers(now: clock.monotonicNs())
         try settle(now: clock.monotonicNs(), ended: true, cleanEnd: !failed && !finalRequested)
-        guard !failed, !finalRequested else { return }
+        // What the sinks staged when their input ended is published only once a manifest covers it; after a
+        // failure the restore removes it (the restored checkpoint's state fires those windows again).
+        let ended = job.ledger.takeEnded()
+        guard !failed else { return }
+        collectLate()
+        if finalRequested {
+            // Nothing is written after the final barrier; should anything be, it goes out as before.
+            try sink.commit(carried + ended)
+            carried.removeAll()
+            return
+        }
+        carried += ended
         let progress = job.ledger.finalProgress
         let id = job.triggerBarrier()  // an id above every barrier; the job is gone, nothing is sent
         let manifest = CheckpointManifest(
@@ -134,6 +146,13 @@ final class CheckpointCoordinator {
         try store.retire(retain: spec.checkpoints.retain)
         stats.completed += 1
         stats.lastId = id
+    }
+
+    /// Output staged for checkpoints after they were given up joins `carried`; their snapshots go.
+    private func collectLate() {
+        let late = job.ledger.takeLate()
+        carried += late.pending
+        for dir in late.stateDirectories { try? FileManager.default.removeItem(atPath: dir) }
     }
 
     private func discard(_ f: Flight) {
@@ -193,6 +212,7 @@ final class CheckpointCoordinator {
             try? FileManager.default.removeItem(atPath: dir)
         }
         let copyMs = Int64((clock.monotonicNs() &- copyStart) / 1_000_000)
+        collectLate()
         let pending = carried + record.pending
         let manifest = CheckpointManifest(
             version: CheckpointManifest.currentVersion, id: f.id, pipeline: spec.name, profile: profile.name,
