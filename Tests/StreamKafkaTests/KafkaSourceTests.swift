@@ -46,7 +46,7 @@ import Testing
         var batch = Batch(schema: testSchema)
         // Reader 1 holds all four partitions and reads some rows.
         let start = Date()
-        while ids.count < 50 && Date().timeIntervalSince(start) < 10 {
+        while ids.count < 50 && Date().timeIntervalSince(start) < 60 {
             _ = try first.poll(into: &batch, maxRows: 10, timeoutMs: 100)
             ids += rows(of: batch).map(\.0)
             batch.removeAll()
@@ -58,7 +58,8 @@ import Testing
             try connector.openReader(makeContext(worker: 1, workers: 2, bounded: .unbounded)) as! KafkaSourceReader
         var secondRows = 0
         let joined = Date()
-        while second.positions().isEmpty && Date().timeIntervalSince(joined) < 10 {
+        // Bounds are generous: the loops end on the event (a rebalance takes seconds on a loaded machine).
+        while second.positions().isEmpty && Date().timeIntervalSince(joined) < 60 {
             _ = try second.poll(into: &batch, maxRows: 100, timeoutMs: 100)
             secondRows += batch.count
             ids += rows(of: batch).map(\.0)
@@ -71,7 +72,7 @@ import Testing
 
         // Both read on (unbounded) until every row is in, then a little longer to catch duplicates.
         var quietUntil: Date?
-        while Date().timeIntervalSince(joined) < 20 {
+        while Date().timeIntervalSince(joined) < 90 {
             for (i, reader) in [first, second as any SourceReader].enumerated() {
                 _ = try reader.poll(into: &batch, maxRows: 200, timeoutMs: 50)
                 if i == 1 { secondRows += batch.count }
@@ -179,6 +180,6 @@ import Testing
         #expect(error?.kind == .brokerUnavailable)
         #expect(error?.message.hasPrefix("cannot reach Kafka at 127.0.0.1:1: ") == true, "\(error?.message ?? "")")
         #expect(error?.message.contains("Connection refused") == true, "\(error?.message ?? "")")
-        #expect(elapsed < 8)
+        #expect(elapsed < 30, "the 3 s connect timeout bounds the wait (loose: a loaded machine is slow)")
     }
 }
