@@ -35,6 +35,8 @@ public final class KafkaSourceReader: SourceReader {
     let connectTimeoutNs: UInt64
     /// `queued.max.messages.kbytes` of this consumer: the profile's, inside the prefetch budget.
     let queuedMaxKBytes: Int
+    /// The profile's fetch settings this consumer was created with (librdkafka fixes them at creation).
+    let fetchSettings: [Int64]
     /// Topic names by librdkafka topic handle, so messages do not build a String each.
     private var topicNames: [OpaquePointer: String] = [:]
 
@@ -96,7 +98,12 @@ public final class KafkaSourceReader: SourceReader {
             ("queued.min.messages", "10000000"),
             ("fetch.max.bytes", String(profile.kafkaFetchMaxBytes)),
             ("receive.message.max.bytes", String(max(100_000_000, profile.kafkaFetchMaxBytes + 512))),
+            // The broker answers a fetch once it has fetch.min.bytes or after fetch.wait.max.ms: what a row
+            // waits between its produce and its read when the partition is quiet.
+            ("fetch.wait.max.ms", String(profile.kafkaFetchWaitMaxMs)),
+            ("fetch.min.bytes", String(profile.kafkaFetchMinBytes)),
         ]
+        fetchSettings = Self.fetchSettings(profile)
         // The user's properties go last and untouched (security settings included).
         client = try RdKafkaClient.consumer(properties: base, extra: properties)
 
@@ -158,6 +165,12 @@ public final class KafkaSourceReader: SourceReader {
         }
         return SourcePoll(splits: splits, finished: false)
     }
+
+    static func fetchSettings(_ p: Profile) -> [Int64] {
+        [p.kafkaFetchWaitMaxMs, Int64(p.kafkaFetchMinBytes), Int64(p.kafkaFetchMaxBytes), Int64(p.kafkaQueuedMaxKBytes)]
+    }
+
+    public func needsReopen(for profile: Profile) -> Bool { Self.fetchSettings(profile) != fetchSettings }
 
     public func setPaused(_ paused: Bool) {
         guard paused != self.paused else { return }

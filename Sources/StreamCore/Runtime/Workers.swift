@@ -67,11 +67,12 @@ struct SourceWorker {
             profile: view.profile, clock: job.clock, badRecords: job.badRecords, bounded: job.limits.bound)
         let restored = job.checkpointing?.restored
         context.restore = restored?.positions ?? [:]
-        let reader = try connector.openReader(context)
+        var reader = try connector.openReader(context)
         defer {
             reader.close()
             barrierQueue.markEnded()
         }
+        var reopened: Int64 = 0
         // With checkpoints, reaching the end offsets of a caught-up run waits for the final barrier instead of
         // ending: what is still open stays in state for the next run.
         let waitAtEnd = job.checkpointing != nil && job.limits.bound == .caughtUp
@@ -94,7 +95,18 @@ struct SourceWorker {
         }
 
         while !job.stopRequested.load(ordering: .relaxed) {
-            _ = view.refresh()
+            if view.refresh(), reader.needsReopen(for: view.profile) {
+                // A setting fixed when the reader opened changed (librdkafka's fetch settings): reopen it where
+                // it is. Rows read so far went downstream, positions pass to the new reader, so nothing is read
+                // twice or skipped; a barrier recorded before the reopen keeps the positions it recorded.
+                reader.close()
+                context.profile = view.profile
+                reader = try connector.openReader(context)
+                let current = reader
+                emitter.onBackPressure = { current.setPaused($0) }
+                reopened += 1
+                metrics.setExtra(["source_reopened": reopened])
+            }
             guard sendWaitingBarriers(reader: reader, watermarks: watermarks, recorded: &recorded) else { return }
             let done = job.completedCheckpoint.load(ordering: .acquiring)
             if done > committed {
