@@ -72,6 +72,13 @@ public final class EmbeddedBroker: @unchecked Sendable {
         try producer.flushDeliveries(timeoutMs: 30_000)
     }
 
+    /// Produces `values` to partition `partition` of `topic`, in order, and waits until every one is delivered.
+    public func produce(topic: String, partition: Int32, values: [[UInt8]]) throws(StreamError) {
+        let rkt = try topicHandle(topic)
+        for v in values { try produceOne(rkt, partition: partition, key: nil, value: v) }
+        try producer.flushDeliveries(timeoutMs: 30_000)
+    }
+
     /// Produces every non-empty line of a JSON-lines file as one message, keyed by the value of
     /// `keyField` (nil: no key, rows spread round-robin), and waits for every delivery report.
     /// Refuses before producing anything when the data would not fit the mock cluster's retention.

@@ -45,6 +45,8 @@ public final class KafkaSourceReader: SourceReader {
     /// What `lag()` and `positions()` read from other threads; published after each poll and rebalance.
     let snapshot = Mutex<[TopicPartition: PartitionState]>([:])
     var paused = false
+    /// Splits paused by watermark alignment.
+    var alignPaused: Set<Int> = []
     var lastRebalanceNs: UInt64?
     private var finishedAll = false
     /// Offsets that fell out of retention before this reader read them (data lost upstream).
@@ -175,10 +177,48 @@ public final class KafkaSourceReader: SourceReader {
     public func setPaused(_ paused: Bool) {
         guard paused != self.paused else { return }
         self.paused = paused
+        if paused {
+            withAssignment(where: { _ in true }) { rd_kafka_pause_partitions(client.handle, $0) }
+        } else {
+            // Splits held back by watermark alignment stay paused.
+            let held = alignPaused
+            withAssignment(where: { !held.contains($0) }) { rd_kafka_resume_partitions(client.handle, $0) }
+        }
+    }
+
+    /// Watermark alignment: pauses the partitions of `splits`, resumes the others it paused before (unless back
+    /// pressure holds every partition).
+    public func pauseSplits(_ splits: Set<Int>) -> Bool {
+        let pause = splits.subtracting(alignPaused)
+        let resume = alignPaused.subtracting(splits)
+        alignPaused = splits
+        if !pause.isEmpty, !paused {
+            withAssignment(where: { pause.contains($0) }) { rd_kafka_pause_partitions(client.handle, $0) }
+        }
+        if !resume.isEmpty, !paused {
+            withAssignment(where: { resume.contains($0) }) { rd_kafka_resume_partitions(client.handle, $0) }
+        }
+        return true
+    }
+
+    /// Runs `body` on the assigned partitions whose split passes `include` (nothing when none does).
+    private func withAssignment(
+        where include: (Int) -> Bool,
+        _ body: (UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> rd_kafka_resp_err_t
+    ) {
         var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
         guard rd_kafka_assignment(client.handle, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return }
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        _ = paused ? rd_kafka_pause_partitions(client.handle, list) : rd_kafka_resume_partitions(client.handle, list)
+        let chosen = rd_kafka_topic_partition_list_new(max(1, list.pointee.cnt))!
+        defer { rd_kafka_topic_partition_list_destroy(chosen) }
+        for i in 0..<Int(list.pointee.cnt) {
+            let e = list.pointee.elems[i]
+            let topic = String(cString: e.topic)
+            let split = KafkaSourceConnector.splitID(topicIndex: topicIndex[topic] ?? 0, partition: e.partition)
+            if include(split) { rd_kafka_topic_partition_list_add(chosen, e.topic, e.partition) }
+        }
+        guard chosen.pointee.cnt > 0 else { return }
+        _ = body(chosen)
     }
 
     /// Records behind the high watermark, per split, for the partitions this reader holds.

@@ -106,7 +106,8 @@ public final class JobRunner: @unchecked Sendable {
     // from others (a signal watcher, a control endpoint).
     private let lock = Mutex<Void>(())
     private var current: Current?
-    private var broker: EmbeddedBroker?
+    /// The embedded broker, kept across restarts; a test may hand one in, filled, before the first start.
+    var broker: EmbeddedBroker?
     private let stopAsked = Atomic<Bool>(false)
     private let switchLog = Mutex<[ProfileSwitch]>([])
 
