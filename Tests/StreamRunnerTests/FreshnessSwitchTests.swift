@@ -67,3 +67,37 @@ import Testing
         #expect(try lines(b) == expected)
     }
 }
+
+/// A throttled run can never be faster than its budget allows; the upper bound is only there to catch a
+/// throttle that never lets go.
+@Suite(.serialized) struct ThrottledRunTests {
+    @Test(arguments: [1, 2])
+    func runWithASinkThrottleTakesAtLeastWhatTheBudgetAllows(_ parallelism: Int) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("throttle-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let spec = try PipelineLoader.load(
+            yaml: """
+                name: throttled
+                schema: { order_id: int64, shop: string, customer: string, amount: decimal(2), ts: timestamp }
+                source:
+                  generator: { seed: 3, rows: 6000, keys: 20, splits: 2 }
+                operators:
+                  - select: [order_id, shop]
+                sink:
+                  file: { path: \(dir.path), format: json }
+                """, file: "t.yaml")
+        let profile = Profile(name: "t", parallelism: parallelism, batchSize: 200, sinkRecordsPerSecond: 2_000)
+        let runner = JobRunner(spec: spec, profile: profile, options: RunOptions(bindArenas: false))
+        let started = Date()
+        let outcome = try runner.run()
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(outcome.failure == nil)
+        #expect(outcome.summary.json.contains("\"rows_in\":6000"))
+        // 6,000 rows at 2,000/s with one second of burst: at least two seconds, whatever the split of rows.
+        #expect(elapsed >= 1.95, "\(elapsed) s")
+        #expect(elapsed < 60)
+        let throttled = outcome.summary.snapshot?.workers.filter { $0.stage == "sink" }
+            .reduce(0) { $0 + ($1.extra["throttled_ms"] ?? 0) } ?? 0
+        #expect(throttled >= 1_900 * Int64(1))
+    }
+}
