@@ -110,6 +110,11 @@ public final class JobRunner: @unchecked Sendable {
     var broker: EmbeddedBroker?
     private let stopAsked = Atomic<Bool>(false)
     private let switchLog = Mutex<[ProfileSwitch]>([])
+    private let policyLooks = Atomic<Int>(0)
+
+    /// How many times the automatic policy has looked at the job (once a second of the runner's clock), any
+    /// switch it decided included.
+    public var policyLookCount: Int { policyLooks.load(ordering: .acquiring) }
 
     /// `--set` values: applied over every profile the run switches to, as over the one it started with.
     public var settings = KnobSettings()
@@ -305,6 +310,7 @@ public final class JobRunner: @unchecked Sendable {
                         RunLog.write("profile: automatic switch to \(decision.to) failed: \(error.message)")
                     }
                 }
+                policyLooks.add(1, ordering: .releasing)
             }
             if shouldStop(), !job.isStopRequested { stop("stopping") }
             if let deadline = options.maxDurationMs, !timedOut,
