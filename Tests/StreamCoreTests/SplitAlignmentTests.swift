@@ -16,6 +16,20 @@ import Testing
         #expect(a.pauses == 1 && a.resumes == 1)
     }
 
+    @Test func aSplitThatMovesFurtherPerPollThanTheDriftIsHeldToTwiceItsStep() {
+        var a = SplitAlignment()
+        _ = a.update(live: [0: 0, 1: 0], slowest: 0, maxDriftMs: 1_000)
+        // Split 1's poll moved it 10 s: it is paused only beyond 20 s ahead, resumed within 10 s.
+        _ = a.update(live: [0: 0, 1: 10_000], slowest: 0, maxDriftMs: 1_000)
+        #expect(a.paused.isEmpty)
+        _ = a.update(live: [0: 0, 1: 25_000], slowest: 0, maxDriftMs: 1_000)
+        // The last step was 15 s: the bound is 30 s now.
+        #expect(a.paused.isEmpty)
+        // A small step narrows it again: 1 s moved, 2 s bound, 26 s ahead.
+        _ = a.update(live: [0: 0, 1: 26_000], slowest: 0, maxDriftMs: 1_000)
+        #expect(a.paused == [1])
+    }
+
     @Test func theSlowestIsNeverPausedAndOffResumesEverything() {
         var a = SplitAlignment()
         _ = a.update(live: [0: 0, 1: 500_000, 2: 900_000], slowest: 0, maxDriftMs: 1_000)
