@@ -75,6 +75,8 @@ struct LatencyBench: ParsableCommand {
         commandName: "latency", abstract: "Produce → sink-produce latency, Kafka → filter → Kafka, live input.")
     @Option var rate: Int = 50_000
     @Option var seconds: Int = 10
+    @Option(help: "Seconds of feed at the start left out of the histogram (consumers and producer warming up).")
+    var warmup: Int = 3
     @Option var profile: String = "steady"
     @Option(name: .customLong("set"), parsing: .singleValue, help: "KNOB=VALUE over the profile.")
     var settings: [String] = ["checkpoint.interval=1s"]
@@ -110,7 +112,8 @@ struct LatencyBench: ParsableCommand {
         let partitions: Int32 = 8
         var id = 0
         let started = SystemClock().monotonicNs()
-        for tick in 0..<(seconds * 100) {
+        let feedStartMs = SystemClock().nowMs()
+        for tick in 0..<((seconds + warmup) * 100) {
             let due = started + UInt64(tick) * 10_000_000
             let now = SystemClock().monotonicNs()
             if due > now { usleep(UInt32((due - now) / 1_000)) }
@@ -120,8 +123,9 @@ struct LatencyBench: ParsableCommand {
                 values[id % Int(partitions)].append(Array("{\"id\":\(id),\"t\":\(t),\"amount\":\(id % 100)}".utf8))
                 id += 1
             }
-            for p in 0..<Int(partitions) { try broker.produce(topic: "in", partition: Int32(p), values: values[p]) }
+            try broker.produce(topic: "in", byPartition: values, wait: false)
         }
+        try broker.produce(topic: "in", byPartition: [])
         let produceSeconds = Double(SystemClock().monotonicNs() - started) / 1e9
         // Let the last rows through, then stop (a final checkpoint).
         var waited = 0
@@ -135,7 +139,9 @@ struct LatencyBench: ParsableCommand {
 
         let text = try readTopic(bootstrap: broker.bootstrapServers, topic: "out")
         var histogram = Histogram<UInt64>(highestTrackableValue: 3_600_000, numberOfSignificantValueDigits: .three)
+        var all = histogram
         var count = 0
+        var worstBySecond: [Int64: Int64] = [:]
         for line in text.split(separator: "\n") {
             // `%T %s`: the output message's timestamp (set at the sink's produce) and its JSON value.
             guard let space = line.firstIndex(of: " "), let produced = Int64(line[..<space]),
@@ -143,14 +149,21 @@ struct LatencyBench: ParsableCommand {
             else { continue }
             let digits = line[r.upperBound...].prefix { $0.isNumber }
             guard let t = Int64(digits) else { continue }
-            _ = histogram.record(UInt64(max(0, produced - t)))
+            let latency = max(0, produced - t)
+            let second = (t - feedStartMs) / 1000
+            worstBySecond[second] = max(worstBySecond[second] ?? 0, latency)
+            _ = all.record(UInt64(latency))
+            guard second >= warmup else { continue }
+            _ = histogram.record(UInt64(latency))
             count += 1
         }
         print(
-            "bench=latency profile=\(profile) settings=\(settings.joined(separator: ",")) rate=\(rate) "
+            "bench=latency profile=\(profile) settings=\(settings.joined(separator: ",")) rate=\(rate) warmup_s=\(warmup) "
                 + "achieved_rate=\(Int(Double(id) / produceSeconds)) rows=\(id) measured=\(count) "
-                + "p50_ms=\(histogram.valueAtPercentile(50)) p99_ms=\(histogram.valueAtPercentile(99)) "
-                + "max_ms=\(histogram.max)")
+                + "p50_ms=\(histogram.valueAtPercentile(50)) p90_ms=\(histogram.valueAtPercentile(90)) "
+                + "p99_ms=\(histogram.valueAtPercentile(99)) p99_9_ms=\(histogram.valueAtPercentile(99.9)) "
+                + "max_ms=\(histogram.max) with_warmup_p99_ms=\(all.valueAtPercentile(99)) worst_ms_per_second="
+                + worstBySecond.sorted { $0.key < $1.key }.map { String($0.value) }.joined(separator: ","))
     }
 
     func readTopic(bootstrap: String, topic: String) throws -> String {
