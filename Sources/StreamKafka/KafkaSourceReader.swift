@@ -241,6 +241,7 @@ public final class KafkaSourceReader: SourceReader {
         [
             "data_loss_offsets": lostOffsets.load(ordering: .relaxed),
             "kafka_prefetch_bound_bytes": Int64(queuedMaxKBytes) * 1024,
+            "kafka_fetch_wait_max_ms": fetchSettings[0],
         ]
     }
 

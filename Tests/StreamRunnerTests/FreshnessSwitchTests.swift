@@ -54,7 +54,15 @@ import Testing
         let runner = JobRunner(
             spec: try PipelineLoader.load(yaml: yaml(b), file: "b.yaml"), profile: backfill, options: options)
         try runner.start()
-        // Before `wait()` supervises, the run cannot end: the switch meets running sources.
+        // Before `wait()` supervises, the run cannot end: the switch meets running sources. Each source worker
+        // has polled once (its reader's figures are in) before the switch, so each sees the change.
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline,
+            (runner.snapshot()?.workers.filter { $0.stage == "source" && $0.extra["kafka_fetch_wait_max_ms"] == 500 }
+                .count ?? 0) < backfill.parallelism
+        {
+            usleep(1_000)
+        }
         var steady = Profile.builtIn["steady"]!
         steady.parallelism = backfill.parallelism
         let record = try runner.switchProfile(to: steady, reason: "test")
@@ -64,6 +72,7 @@ import Testing
         let sources = outcome.summary.snapshot?.workers.filter { $0.stage == "source" } ?? []
         #expect(sources.count == backfill.parallelism)
         #expect(sources.allSatisfy { $0.extra["source_reopened"] == 1 })
+        #expect(sources.allSatisfy { $0.extra["kafka_fetch_wait_max_ms"] == 5 })
         #expect(try lines(b) == expected)
     }
 }

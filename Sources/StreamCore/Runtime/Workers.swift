@@ -111,6 +111,7 @@ struct SourceWorker {
                 if !alignment.paused.isEmpty { _ = reader.pauseSplits(alignment.paused) }
                 reopened += 1
                 metrics.setExtra(["source_reopened": reopened])
+                metrics.setExtra(reader.metrics())
             }
             guard sendWaitingBarriers(reader: reader, watermarks: watermarks, recorded: &recorded) else { return }
             let done = job.completedCheckpoint.load(ordering: .acquiring)
