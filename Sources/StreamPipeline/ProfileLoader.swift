@@ -73,6 +73,17 @@ public enum ProfileLoader {
             let lines = spec.profiles.overrideLines[name] ?? [:]
             for knob in overrides.setKnobs { sources[knob] = .pipeline(file: spec.file, line: lines[knob] ?? 0) }
         }
+        let ids = ["source", "sink"] + spec.operators.map(\.id)
+        let unknown = settings.knobs.overrides.operatorParallelism.keys.filter { !ids.contains($0) }.sorted()
+        if !unknown.isEmpty {
+            throw PipelineErrors(
+                unknown.map { id in
+                    PipelineError(
+                        file: "--set operator_parallelism.\(id)", line: 0, column: 0,
+                        message: "unknown operator id `\(id)` in `\(spec.file)`",
+                        help: Suggest.help(id, in: ids, listing: "operator ids"))
+                })
+        }
         profile = settings.apply(to: profile)
         for knob in settings.setKnobs { sources[knob] = .commandLine }
         return SourcedProfile(profile: profile, sources: sources)

@@ -42,6 +42,13 @@ import Testing
         #expect(r.stdout.isEmpty)
     }
 
+    @Test func setOfAnUnknownOperatorsParallelismExits2ListingTheIds() throws {
+        let r = try streamctlRun(["profiles", "show", "examples/orders.yaml", "--set", "operator_parallelism.hourli=3"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("--set operator_parallelism.hourli: error: unknown operator id `hourli`"), "\(r.stderr)")
+        #expect(r.stderr.contains("help: did you mean `hourly`?"))
+    }
+
     @Test func runWithABadSetValueExits2WithTheExpectedForm() throws {
         let r = try streamctlRun(["run", "examples/stdout.yaml", "--set", "flush_latency=fast"])
         #expect(r.status == 2)
