@@ -42,6 +42,12 @@ import Testing
         let control = dir.appendingPathComponent("state/control.json")
         for _ in 0..<600 where !FileManager.default.fileExists(atPath: control.path) { usleep(50_000) }
         #expect(FileManager.default.fileExists(atPath: control.path))
+        // The endpoint answers while the parts are assembled; a switch needs the job itself.
+        for _ in 0..<600 {
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            if text.contains("running controlled with profile") { break }
+            usleep(50_000)
+        }
 
         let set = try streamctlRun(["profile", "set", pipeline.path, "seasonal", "--reason", "a test"])
         #expect(set.status == 0, "\(set.stderr)")
