@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // System libraries, found through pkg-config (Debian: librdkafka-dev, librocksdb-dev, libjemalloc-dev).
@@ -72,6 +73,7 @@ let package = Package(
                 "StreamExport", "StreamControl",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             // jemalloc linked into the executable replaces glibc malloc for the whole process.
             linkerSettings: [.linkedLibrary("jemalloc")]

@@ -21,6 +21,9 @@ STREAMCTL=$S bash bench/orders.sh
 echo "== checkpoints: cost with and without, per-checkpoint duration, pause and bytes at 1M and 10M keys, recovery (bench/checkpoints.sh)"
 STREAMCTL=$S bash bench/checkpoints.sh
 
+echo "== profiles: switch cost, produce → sink-produce latency (steady, 1 s checkpoints), orders backfill vs steady (bench/profiles.sh)"
+STREAMCTL=$S bash bench/profiles.sh
+
 echo "== micro-pipeline: generator (1,000 shops) → key_by → 1-hour windows → null sink; a micro-benchmark of the runtime"
 for p in 1 2; do $S bench micro-pipeline --rows "$ROWS" --parallelism $p; done
 $S bench micro-pipeline --rows "$ROWS" --parallelism 2 --state rocksdb

@@ -72,6 +72,27 @@ public final class EmbeddedBroker: @unchecked Sendable {
         try producer.flushDeliveries(timeoutMs: 30_000)
     }
 
+    /// Produces `values` to partition `partition` of `topic`, in order, and waits until every one is delivered.
+    public func produce(topic: String, partition: Int32, values: [[UInt8]]) throws(StreamError) {
+        var byPartition = Array(repeating: [[UInt8]](), count: Int(partition) + 1)
+        byPartition[Int(partition)] = values
+        try produce(topic: topic, byPartition: byPartition)
+    }
+
+    /// Produces `byPartition[p]` to partition `p` of `topic`, each in order, then waits once for every delivery
+    /// (`wait`), or only serves the delivery reports that are in (a live feed that must keep its rate).
+    public func produce(topic: String, byPartition: [[[UInt8]]], wait: Bool = true) throws(StreamError) {
+        let rkt = try topicHandle(topic)
+        for (p, values) in byPartition.enumerated() {
+            for v in values { try produceOne(rkt, partition: Int32(p), key: nil, value: v) }
+        }
+        if wait {
+            try producer.flushDeliveries(timeoutMs: 30_000)
+        } else {
+            rd_kafka_poll(producer.handle, 0)
+        }
+    }
+
     /// Produces every non-empty line of a JSON-lines file as one message, keyed by the value of
     /// `keyField` (nil: no key, rows spread round-robin), and waits for every delivery report.
     /// Refuses before producing anything when the data would not fit the mock cluster's retention.

@@ -21,14 +21,38 @@ public struct KafkaSinkConnector: SinkConnector {
     }
 }
 
-/// One sink worker's producer.
+/// One sink worker's producer. librdkafka fixes a handle's configuration at `rd_kafka_new`, so a live
+/// profile change of `linger`, `batch_bytes` or `max_open` flushes this producer (every delivery confirmed,
+/// so order and idempotence hold) and opens a new one with the new values.
 final class KafkaSinkWriter: SinkWriter {
-    private let producer: RdKafkaProducer
-    private let topic: RdKafkaTopic
+    private var producer: RdKafkaProducer
+    private var topic: RdKafkaTopic
     private let topicName: String
     private let encoder: @Sendable (Batch, Int) -> [UInt8]
     private let keyColumn: Int?
     private var written: Int64 = 0
+    private let bootstrap: String
+    private let worker: Int
+    private let extra: [String: String]
+    /// The producer knobs in force: (linger ms, batch bytes, in-flight requests).
+    private var tuning: Tuning
+    /// Delivery figures of producers replaced at a profile change.
+    private var earlier = (delivered: Int64(0), failed: Int64(0))
+    /// Producers opened again for a profile change.
+    private var reopened: Int64 = 0
+
+    struct Tuning: Equatable {
+        var lingerMs: Int64
+        var batchBytes: Int
+        var inFlight: Int
+
+        init(_ p: Profile) {
+            lingerMs = max(0, p.sinkLingerMs)
+            batchBytes = max(1, p.sinkBatchBytes)
+            // Idempotence keeps order with at most 5 requests in flight per connection.
+            inFlight = max(1, min(5, p.sinkMaxOpen))
+        }
+    }
 
     init(connector: KafkaSinkConnector, context: SinkContext) throws(StreamError) {
         let spec = connector.spec
@@ -43,15 +67,46 @@ final class KafkaSinkWriter: SinkWriter {
         } else {
             keyColumn = nil
         }
+        bootstrap = connector.bootstrap
+        worker = context.worker
+        extra = spec.properties
+        tuning = Tuning(context.profile)
+        (producer, topic) = try Self.open(
+            bootstrap: bootstrap, worker: worker, tuning: tuning, extra: extra, topic: spec.topic)
+    }
+
+    private static func open(
+        bootstrap: String, worker: Int, tuning: Tuning, extra: [String: String], topic: String
+    ) throws(StreamError) -> (RdKafkaProducer, RdKafkaTopic) {
         let base: [(String, String)] = [
-            ("bootstrap.servers", connector.bootstrap), ("client.id", "streamctl-sink-\(context.worker)"),
+            ("bootstrap.servers", bootstrap), ("client.id", "streamctl-sink-\(worker)"),
             ("enable.idempotence", "true"),
-            // Idempotence keeps order with at most 5 requests in flight per connection.
-            ("max.in.flight.requests.per.connection", String(max(1, min(5, context.profile.sinkMaxOpen)))),
-            ("linger.ms", String(max(0, min(context.profile.flushLatencyMs, 1000)))),
+            ("max.in.flight.requests.per.connection", String(tuning.inFlight)),
+            ("linger.ms", String(tuning.lingerMs)), ("batch.size", String(tuning.batchBytes)),
         ]
-        producer = try RdKafkaClient.producer(properties: base, extra: spec.properties)
-        topic = try producer.topic(spec.topic)
+        // The user's properties go last and win.
+        let producer = try RdKafkaClient.producer(properties: base, extra: extra)
+        return (producer, try producer.topic(topic))
+    }
+
+    /// A live profile change: reopens the producer when a producer knob changed. A failure to reopen keeps the
+    /// old producer (and its old knobs) and says so; the sink goes on.
+    func apply(_ profile: Profile) {
+        let next = Tuning(profile)
+        guard next != tuning else { return }
+        do throws(StreamError) {
+            try flush()
+            let f = producer.events.figures.withLock { $0 }
+            let (p, t) = try Self.open(bootstrap: bootstrap, worker: worker, tuning: next, extra: extra, topic: topicName)
+            earlier.delivered += f.delivered
+            earlier.failed += f.failedDeliveries
+            topic = t
+            producer = p
+            tuning = next
+            reopened += 1
+        } catch {
+            KafkaLog.emit(level: 4, facility: "SINK", message: "worker \(worker): keeping the producer's earlier settings: \(error.message)")
+        }
     }
 
     func write(_ batch: Batch) throws(StreamError) {
@@ -84,8 +139,10 @@ final class KafkaSinkWriter: SinkWriter {
     func metrics() -> [String: Int64] {
         let f = producer.events.figures.withLock { $0 }
         return [
-            "records_written": written, "delivered": f.delivered, "failed_deliveries": f.failedDeliveries,
-            "in_flight": Int64(rd_kafka_outq_len(producer.handle)),
+            "records_written": written, "delivered": earlier.delivered + f.delivered,
+            "failed_deliveries": earlier.failed + f.failedDeliveries,
+            "in_flight": Int64(rd_kafka_outq_len(producer.handle)), "producer_reopened": reopened,
+            "linger_ms": tuning.lingerMs,
         ]
     }
 

@@ -79,8 +79,23 @@ extension KafkaSourceReader {
             handOff(partitions)
         }
         Self.applyPlainly(rk, err, list)
-        if err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS && paused {
-            rd_kafka_pause_partitions(rk, list)
+        if err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS && (paused || !alignPaused.isEmpty) {
+            if paused {
+                rd_kafka_pause_partitions(rk, list)
+            } else {
+                let held = (0..<Int(list.pointee.cnt)).filter { i in
+                    let e = list.pointee.elems[i]
+                    return alignPaused.contains(
+                        KafkaSourceConnector.splitID(
+                            topicIndex: topicIndex[String(cString: e.topic)] ?? 0, partition: e.partition))
+                }
+                if !held.isEmpty {
+                    let sub = rd_kafka_topic_partition_list_new(Int32(held.count))!
+                    for i in held { rd_kafka_topic_partition_list_add(sub, list.pointee.elems[i].topic, list.pointee.elems[i].partition) }
+                    rd_kafka_pause_partitions(rk, sub)
+                    rd_kafka_topic_partition_list_destroy(sub)
+                }
+            }
         }
         publish()
     }

@@ -35,6 +35,8 @@ public final class KafkaSourceReader: SourceReader {
     let connectTimeoutNs: UInt64
     /// `queued.max.messages.kbytes` of this consumer: the profile's, inside the prefetch budget.
     let queuedMaxKBytes: Int
+    /// The profile's fetch settings this consumer was created with (librdkafka fixes them at creation).
+    let fetchSettings: [Int64]
     /// Topic names by librdkafka topic handle, so messages do not build a String each.
     private var topicNames: [OpaquePointer: String] = [:]
 
@@ -57,6 +59,8 @@ public final class KafkaSourceReader: SourceReader {
     /// What `lag()` and `positions()` read from other threads; published after each poll and rebalance.
     let snapshot = Mutex<[TopicPartition: PartitionState]>([:])
     var paused = false
+    /// Splits paused by watermark alignment.
+    var alignPaused: Set<Int> = []
     var lastRebalanceNs: UInt64?
     private var finishedAll = false
     /// Offsets that fell out of retention before this reader read them (data lost upstream).
@@ -110,7 +114,12 @@ public final class KafkaSourceReader: SourceReader {
             ("queued.min.messages", "10000000"),
             ("fetch.max.bytes", String(profile.kafkaFetchMaxBytes)),
             ("receive.message.max.bytes", String(max(100_000_000, profile.kafkaFetchMaxBytes + 512))),
+            // The broker answers a fetch once it has fetch.min.bytes or after fetch.wait.max.ms: what a row
+            // waits between its produce and its read when the partition is quiet.
+            ("fetch.wait.max.ms", String(profile.kafkaFetchWaitMaxMs)),
+            ("fetch.min.bytes", String(profile.kafkaFetchMinBytes)),
         ]
+        fetchSettings = Self.fetchSettings(profile)
         // The user's properties go last and untouched (security settings included).
         client = try RdKafkaClient.consumer(properties: base, extra: properties)
 
@@ -178,13 +187,57 @@ public final class KafkaSourceReader: SourceReader {
         return SourcePoll(splits: splits, finished: false)
     }
 
+    static func fetchSettings(_ p: Profile) -> [Int64] {
+        [p.kafkaFetchWaitMaxMs, Int64(p.kafkaFetchMinBytes), Int64(p.kafkaFetchMaxBytes), Int64(p.kafkaQueuedMaxKBytes)]
+    }
+
+    public func needsReopen(for profile: Profile) -> Bool { Self.fetchSettings(profile) != fetchSettings }
+
     public func setPaused(_ paused: Bool) {
         guard paused != self.paused else { return }
         self.paused = paused
+        if paused {
+            withAssignment(where: { _ in true }) { rd_kafka_pause_partitions(client.handle, $0) }
+        } else {
+            // Splits held back by watermark alignment stay paused.
+            let held = alignPaused
+            withAssignment(where: { !held.contains($0) }) { rd_kafka_resume_partitions(client.handle, $0) }
+        }
+    }
+
+    /// Watermark alignment: pauses the partitions of `splits`, resumes the others it paused before (unless back
+    /// pressure holds every partition).
+    public func pauseSplits(_ splits: Set<Int>) -> Bool {
+        let pause = splits.subtracting(alignPaused)
+        let resume = alignPaused.subtracting(splits)
+        alignPaused = splits
+        if !pause.isEmpty, !paused {
+            withAssignment(where: { pause.contains($0) }) { rd_kafka_pause_partitions(client.handle, $0) }
+        }
+        if !resume.isEmpty, !paused {
+            withAssignment(where: { resume.contains($0) }) { rd_kafka_resume_partitions(client.handle, $0) }
+        }
+        return true
+    }
+
+    /// Runs `body` on the assigned partitions whose split passes `include` (nothing when none does).
+    private func withAssignment(
+        where include: (Int) -> Bool,
+        _ body: (UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> rd_kafka_resp_err_t
+    ) {
         var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
         guard rd_kafka_assignment(client.handle, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return }
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        _ = paused ? rd_kafka_pause_partitions(client.handle, list) : rd_kafka_resume_partitions(client.handle, list)
+        let chosen = rd_kafka_topic_partition_list_new(max(1, list.pointee.cnt))!
+        defer { rd_kafka_topic_partition_list_destroy(chosen) }
+        for i in 0..<Int(list.pointee.cnt) {
+            let e = list.pointee.elems[i]
+            let topic = String(cString: e.topic)
+            let split = KafkaSourceConnector.splitID(topicIndex: topicIndex[topic] ?? 0, partition: e.partition)
+            if include(split) { rd_kafka_topic_partition_list_add(chosen, e.topic, e.partition) }
+        }
+        guard chosen.pointee.cnt > 0 else { return }
+        _ = body(chosen)
     }
 
     /// Records behind the high watermark, per split, for the partitions this reader holds.
@@ -207,6 +260,7 @@ public final class KafkaSourceReader: SourceReader {
         [
             "data_loss_offsets": lostOffsets.load(ordering: .relaxed),
             "kafka_prefetch_bound_bytes": Int64(queuedMaxKBytes) * 1024,
+            "kafka_fetch_wait_max_ms": fetchSettings[0],
         ]
     }
 

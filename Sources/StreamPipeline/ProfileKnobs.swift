@@ -3,11 +3,20 @@ import Yams
 
 /// The knobs of a profile file or of `profiles.overrides.NAME`, with the "turned off" settings that
 /// `ProfileOverrides` cannot express (an unthrottled sink, no watermark alignment).
-struct ProfileKnobs {
+struct ProfileKnobs: Sendable {
     var overrides = ProfileOverrides()
     var unlimitedRecords = false
     var unlimitedBytes = false
     var driftOff = false
+
+    /// The knobs this sets, by their names in `Profile.knobs`.
+    var setKnobs: Set<String> {
+        var names = overrides.setKnobs
+        if unlimitedRecords { names.insert("sink.records_per_second") }
+        if unlimitedBytes { names.insert("sink.bytes_per_second") }
+        if driftOff { names.insert("watermark.max_drift") }
+        return names
+    }
 
     func apply(to base: Profile) -> Profile {
         var p = base.applying(overrides)
@@ -60,7 +69,8 @@ struct ProfileKnobs {
                 }
             }
         }
-        if let n = e["kafka"], let m = c.mapping(n, e.sub("kafka"), allowed: ["fetch_max_bytes", "queued_max_kbytes"]) {
+        let kafkaKeys = ["fetch_max_bytes", "queued_max_kbytes", "fetch_wait_max", "fetch_min_bytes"]
+        if let n = e["kafka"], let m = c.mapping(n, e.sub("kafka"), allowed: kafkaKeys) {
             if let v = m["fetch_max_bytes"], let bytes = c.size(v, m.sub("fetch_max_bytes"), positive: true) {
                 if bytes > Int64(Int32.max) {
                     c.report(v, "`\(m.sub("fetch_max_bytes"))` is above librdkafka's limit of 2147483647 bytes")
@@ -71,8 +81,21 @@ struct ProfileKnobs {
             if let v = m["queued_max_kbytes"] {
                 k.overrides.kafkaQueuedMaxKBytes = c.int(v, m.sub("queued_max_kbytes"), min: 1)
             }
+            // librdkafka's own ranges: fetch.wait.max.ms 0…300000, fetch.min.bytes 1…100000000.
+            if let v = m["fetch_wait_max"], let ms = c.duration(v, m.sub("fetch_wait_max")) {
+                if ms > 300_000 {
+                    c.report(v, "`\(m.sub("fetch_wait_max"))` is above librdkafka's limit of 5m (300000ms)")
+                } else {
+                    k.overrides.kafkaFetchWaitMaxMs = ms
+                }
+            }
+            if let v = m["fetch_min_bytes"],
+                let bytes = c.size(v, m.sub("fetch_min_bytes"), positive: true, max: 100_000_000)
+            {
+                k.overrides.kafkaFetchMinBytes = Int(bytes)
+            }
         }
-        let sinkKeys = ["records_per_second", "bytes_per_second", "max_open"]
+        let sinkKeys = ["records_per_second", "bytes_per_second", "max_open", "linger", "batch_bytes"]
         if let n = e["sink"], let m = c.mapping(n, e.sub("sink"), allowed: sinkKeys) {
             if let v = m["records_per_second"] {
                 if isOff(v, c) {
@@ -89,6 +112,19 @@ struct ProfileKnobs {
                 }
             }
             if let v = m["max_open"] { k.overrides.sinkMaxOpen = c.int(v, m.sub("max_open"), min: 1) }
+            // librdkafka's ranges: linger.ms 0…900000, batch.size 1…2147483647.
+            if let v = m["linger"], let ms = c.duration(v, m.sub("linger")) {
+                if ms > 900_000 {
+                    c.report(v, "`\(m.sub("linger"))` is above librdkafka's limit of 15m (900000ms)")
+                } else {
+                    k.overrides.sinkLingerMs = ms
+                }
+            }
+            if let v = m["batch_bytes"],
+                let bytes = c.size(v, m.sub("batch_bytes"), positive: true, max: Int64(Int32.max))
+            {
+                k.overrides.sinkBatchBytes = Int(bytes)
+            }
         }
         if let n = e["watermark"], let m = c.mapping(n, e.sub("watermark"), allowed: ["max_drift"]),
             let v = m["max_drift"]
@@ -100,6 +136,22 @@ struct ProfileKnobs {
             }
         }
         return c.errors.count == before ? k : nil
+    }
+
+    /// The line of every knob set under `node` (a profile file's root or a pipeline's overrides), by the
+    /// knob's name in `Profile.knobs`.
+    static func lines(of node: Node) -> [String: Int] {
+        guard let map = node.mapping else { return [:] }
+        var out: [String: Int] = [:]
+        for (key, value) in map {
+            guard let name = key.scalar?.string else { continue }
+            if ["checkpoint", "kafka", "sink", "watermark"].contains(name), let sub = value.mapping {
+                for (k, _) in sub { if let n = k.scalar?.string { out["\(name).\(n)"] = k.mark?.line ?? 0 } }
+            } else {
+                out[name] = key.mark?.line ?? 0
+            }
+        }
+        return out
     }
 
     private static func isOff(_ node: Node, _ c: Checker) -> Bool {

@@ -58,6 +58,44 @@ public enum ProfileLoader {
         return profile
     }
 
+    /// Like `resolve`, and records where every knob came from; `settings` (`--set`) go on top of everything.
+    public static func resolveSourced(
+        name: String, spec: PipelineSpec, searchDirectories: [String], settings: KnobSettings = KnobSettings()
+    ) throws(PipelineErrors) -> SourcedProfile {
+        var profile = try resolve(name: name, spec: spec, searchDirectories: searchDirectories)
+        var sources: [String: KnobSource] = [:]
+        if let path = profileFile(
+            name: name, files: spec.profiles.files, pipelineFile: spec.file, searchDirectories: searchDirectories)
+        {
+            for (knob, line) in fileLines(path: path) { sources[knob] = .profileFile(path: path, line: line) }
+        }
+        if let overrides = spec.profiles.overrides[name] {
+            let lines = spec.profiles.overrideLines[name] ?? [:]
+            for knob in overrides.setKnobs { sources[knob] = .pipeline(file: spec.file, line: lines[knob] ?? 0) }
+        }
+        let ids = ["source", "sink"] + spec.operators.map(\.id)
+        let unknown = settings.knobs.overrides.operatorParallelism.keys.filter { !ids.contains($0) }.sorted()
+        if !unknown.isEmpty {
+            throw PipelineErrors(
+                unknown.map { id in
+                    PipelineError(
+                        file: "--set operator_parallelism.\(id)", line: 0, column: 0,
+                        message: "unknown operator id `\(id)` in `\(spec.file)`",
+                        help: Suggest.help(id, in: ids, listing: "operator ids"))
+                })
+        }
+        profile = settings.apply(to: profile)
+        for knob in settings.setKnobs { sources[knob] = .commandLine }
+        return SourcedProfile(profile: profile, sources: sources)
+    }
+
+    /// The line of each knob a profile file sets; empty when it cannot be read (its errors come from `load`).
+    static func fileLines(path: String) -> [String: Int] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8), let root = try? Yams.compose(yaml: text)
+        else { return [:] }
+        return ProfileKnobs.lines(of: root)
+    }
+
     /// The file that defines profile `name`: one of the pipeline's `profiles.files` (relative to the pipeline
     /// file), else `NAME.yaml`/`NAME.yml` in `searchDirectories`; nil for a built-in or unknown name.
     static func profileFile(name: String, files: [String], pipelineFile: String, searchDirectories: [String])

@@ -24,6 +24,7 @@ extension SpecReader {
                 else { continue }
                 checkOperatorIds(knobs.overrides.operatorParallelism, value, operatorIds)
                 spec.overrides[name] = knobs.overrides
+                spec.overrideLines[name] = ProfileKnobs.lines(of: value)
             }
         }
         if let n = e["auto"] {

@@ -106,9 +106,29 @@ public final class JobRunner: @unchecked Sendable {
     // from others (a signal watcher, a control endpoint).
     private let lock = Mutex<Void>(())
     private var current: Current?
-    private var broker: EmbeddedBroker?
+    /// The embedded broker, kept across restarts; a test may hand one in, filled, before the first start.
+    var broker: EmbeddedBroker?
     private let stopAsked = Atomic<Bool>(false)
     private let switchLog = Mutex<[ProfileSwitch]>([])
+    private let policyLooks = Atomic<Int>(0)
+
+    /// How many times the automatic policy has looked at the job (once a second of the runner's clock), any
+    /// switch it decided included.
+    public var policyLookCount: Int { policyLooks.load(ordering: .acquiring) }
+
+    /// `--set` values: applied over every profile the run switches to, as over the one it started with.
+    public var settings = KnobSettings()
+    /// Where each knob of the starting profile came from (set before `start()`).
+    public var startSources: [String: KnobSource] {
+        get { sourcesNow.withLock { $0 } }
+        set { sourcesNow.withLock { $0 = newValue } }
+    }
+    private let sourcesNow = Mutex<[String: KnobSource]>([:])
+
+    /// Where each knob of the current profile came from.
+    public var profileSources: [String: KnobSource] { sourcesNow.withLock { $0 } }
+
+    func recordSources(_ s: [String: KnobSource]) { sourcesNow.withLock { $0 = s } }
 
     /// Profile switches of this run, in order.
     public var switches: [ProfileSwitch] { switchLog.withLock { $0 } }
@@ -291,11 +311,13 @@ public final class JobRunner: @unchecked Sendable {
                 if let decision = policy!.observe(.init(nowMs: clock.nowMs(), lagRows: lag, inputRate: rate)) {
                     do throws(StreamError) {
                         let next = try resolveProfile(decision.to)
-                        try switchProfile(to: next, reason: "auto: " + decision.reason)
+                        try switchProfile(to: next.profile, reason: "auto: " + decision.reason)
+                        recordSources(next.sources)
                     } catch {
                         RunLog.write("profile: automatic switch to \(decision.to) failed: \(error.message)")
                     }
                 }
+                policyLooks.add(1, ordering: .releasing)
             }
             if shouldStop(), !job.isStopRequested { stop("stopping") }
             if let deadline = options.maxDurationMs, !timedOut,
@@ -357,11 +379,13 @@ public final class JobRunner: @unchecked Sendable {
             output: run.assembly.outputDescription, peakRSS: ProcessMemory.peakResidentBytes())
     }
 
-    /// The profile `name` as this pipeline defines it (profile files, the pipeline's overrides).
-    func resolveProfile(_ name: String) throws(StreamError) -> Profile {
+    /// The profile `name` as this pipeline defines it (profile files, the pipeline's overrides, `--set`), with
+    /// where each knob came from.
+    func resolveProfile(_ name: String) throws(StreamError) -> SourcedProfile {
         do throws(PipelineErrors) {
-            return try ProfileLoader.resolve(
-                name: name, spec: spec, searchDirectories: ProfileLoader.defaultSearchDirectories(pipelineFile: spec.file))
+            return try ProfileLoader.resolveSourced(
+                name: name, spec: spec, searchDirectories: ProfileLoader.defaultSearchDirectories(pipelineFile: spec.file),
+                settings: settings)
         } catch {
             throw StreamError(.config, error.rendered)
         }

@@ -44,7 +44,8 @@ extension JobRunner {
     }
 
     /// Switches the running job to `profile`. Knobs that need no barrier (batch size, flush latency, channel
-    /// bound, sink throttle, checkpoint timing — a checkpoint in flight takes the new timeout) apply at once;
+    /// bound, sink throttle, checkpoint timing — a checkpoint in flight takes the new timeout — watermark
+    /// alignment; the Kafka fetch and producer settings, by reopening the consumer or producer) apply at once;
     /// each operator whose parallelism changes is rescaled at a barrier of its own (key-group ranges move, no
     /// state); with no parallelism change, one barrier carries the profile's name (with checkpoints on it
     /// is a checkpoint, so the manifest says which profile it was taken under).

@@ -7,7 +7,16 @@ import StreamCore
 extension RunControl {
     struct ProfileAnswer: Codable, Sendable {
         var profile: String
+        var knobs: [KnobAnswer]
         var switches: [SwitchAnswer]
+    }
+
+    /// One knob of the current profile: its value and where it came from.
+    struct KnobAnswer: Codable, Sendable {
+        var knob: String
+        var value: String
+        var source: String
+        var place: String?
     }
 
     struct SwitchAnswer: Codable, Sendable {
@@ -38,9 +47,14 @@ extension RunControl {
     func register(on endpoint: ControlEndpoint) {
         let runner = self.runner
         endpoint.register("GET", "/profile") { _ in
-            .json(
+            let current = SourcedProfile(
+                profile: runner.job?.live.current ?? runner.profile, sources: runner.profileSources)
+            return .json(
                 ProfileAnswer(
-                    profile: runner.job?.live.current.name ?? runner.profile.name,
+                    profile: current.profile.name,
+                    knobs: current.rows.map {
+                        KnobAnswer(knob: $0.knob, value: $0.value, source: $0.source.kind, place: $0.source.place)
+                    },
                     switches: runner.switches.map(SwitchAnswer.init)))
         }
         endpoint.register("POST", "/profile") { request in
@@ -49,8 +63,10 @@ extension RunControl {
             }
             let reason = request.query["reason"].map { "by hand: \($0)" } ?? "by hand"
             do throws(StreamError) {
-                let profile = try runner.resolveProfile(name)
-                return .json(SwitchAnswer(try runner.switchProfile(to: profile, reason: reason)))
+                let next = try runner.resolveProfile(name)
+                let done = try runner.switchProfile(to: next.profile, reason: reason)
+                runner.recordSources(next.sources)
+                return .json(SwitchAnswer(done))
             } catch {
                 return .text(error.message, status: error.kind == .config ? 400 : 409)
             }

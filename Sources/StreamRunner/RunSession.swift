@@ -41,6 +41,8 @@ public struct RunRequest: Sendable {
     public var restarts: Int?
     /// `--restart-delay D`: the first restart's wait (doubling after each, up to a minute).
     public var restartDelay: String?
+    /// `--set KNOB=VALUE`, in order: knob values over the profile's (and every profile switched to).
+    public var settings: [String] = []
 
     public init(file: String) {
         self.file = file
@@ -99,8 +101,15 @@ public struct RunSession {
 
         var spec: PipelineSpec
         var profile: Profile
+        var sourced: SourcedProfile
+        let settings: KnobSettings
         do throws(PipelineErrors) {
+            settings = try KnobSettings.parse(request.settings)
             (spec, profile) = try PipelineLoader.loadResolved(path: request.file, profile: request.profile)
+            sourced = try ProfileLoader.resolveSourced(
+                name: profile.name, spec: spec,
+                searchDirectories: ProfileLoader.defaultSearchDirectories(pipelineFile: request.file), settings: settings)
+            profile = sourced.profile
             var flag: SourceInstance?
             if let text = request.instance {
                 guard let i = SourceInstance(text) else {
@@ -135,7 +144,11 @@ public struct RunSession {
             return early(.config, error.message)
         }
         profileName = profile.name
-
+        if request.parallelism != nil {
+            sourced.sources["parallelism"] = .commandLine
+            sourced.sources["operator_parallelism"] = .commandLine
+        }
+        sourced.profile = profile
 
         // A pipeline with checkpoints resumes from its latest one: what an earlier run left in state.dir and
         // under the output path is then this job's own state and committed output, restored, not refused.
@@ -176,6 +189,8 @@ public struct RunSession {
             return early(.failed(short.kind), short.message)
         }
         let runner = JobRunner(spec: spec, profile: profile, options: options)
+        runner.settings = settings
+        runner.startSources = sourced.sources
         // Up before the job starts, so it answers (with an empty job) while the parts are assembled.
         let control = RunControl(runner: runner, heapProfiles: controlSetup.1)
         do throws(ControlError) { try control.start(address: controlSetup.0) } catch {

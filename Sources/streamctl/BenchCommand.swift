@@ -15,7 +15,9 @@ import StreamState
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks (run by `make bench`).",
-        subcommands: [DecodeBench.self, PipelineBench.self, StateBench.self, KafkaBench.self])
+        subcommands: [
+            DecodeBench.self, PipelineBench.self, StateBench.self, KafkaBench.self, SwitchCostBench.self, LatencyBench.self,
+        ])
 }
 
 struct DecodeBench: ParsableCommand {

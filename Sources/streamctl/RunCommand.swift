@@ -43,6 +43,11 @@ struct Run: ParsableCommand {
         help: "Stop after this long (e.g. 10m); exit 3 if still behind a --until caught-up target.")
     var maxDuration: String?
 
+    @Option(
+        name: .customLong("set"), parsing: .singleValue,
+        help: "Set a profile knob, KNOB=VALUE (repeatable), e.g. checkpoint.interval=30s; also over every profile switched to.")
+    var settings: [String] = []
+
     @Option(parsing: .unconditional, help: "Override the profile's parallelism for every operator (1–128).")
     var parallelism: Int?
 
@@ -116,6 +121,7 @@ struct Run: ParsableCommand {
         request.maxRecords = maxRecords
         request.maxDuration = maxDuration
         request.parallelism = parallelism
+        request.settings = settings
         request.generate = generate
         request.load = load
         request.loadKey = loadKey

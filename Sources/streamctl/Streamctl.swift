@@ -29,7 +29,7 @@ struct Streamctl: ParsableCommand {
             """,
         version: version,
         subcommands: [
-            Validate.self, Graph.self, Run.self, Status.self, Top.self, ProfileControl.self, Savepoint.self, Smoke.self,
+            Validate.self, Graph.self, Run.self, Status.self, Top.self, ProfileControl.self, Profiles.self, Savepoint.self, Smoke.self,
             Checkpoints.self, DevBroker.self, Info.self, Bench.self, Export.self,
         ]
     )

@@ -34,7 +34,7 @@ import Testing
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: streamctl)
-        p.arguments = ["run", pipeline.path, "--http", "127.0.0.1:0", "--progress", "off"]
+        p.arguments = ["run", pipeline.path, "--http", "127.0.0.1:0", "--progress", "off", "--set", "batch_size=500"]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = try FileHandle(forWritingTo: log)
         try p.run()
@@ -42,12 +42,28 @@ import Testing
         let control = dir.appendingPathComponent("state/control.json")
         for _ in 0..<600 where !FileManager.default.fileExists(atPath: control.path) { usleep(50_000) }
         #expect(FileManager.default.fileExists(atPath: control.path))
+        // The endpoint answers while the parts are assembled; a switch needs the job itself.
+        for _ in 0..<600 {
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            if text.contains("running controlled with profile") { break }
+            usleep(50_000)
+        }
 
         let set = try streamctlRun(["profile", "set", pipeline.path, "seasonal", "--reason", "a test"])
         #expect(set.status == 0, "\(set.stderr)")
         #expect(set.stdout.contains("\"to\":\"seasonal\""), "\(set.stdout)")
         let show = try streamctlRun(["profile", "show", pipeline.path])
         #expect(show.stdout.contains("\"profile\":\"seasonal\""), "\(show.stdout)")
+        // The running profile's knobs say where they came from; `--set` holds across the switch.
+        let answer = try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any]
+        let knobs = Dictionary(
+            ((answer?["knobs"] as? [[String: Any]]) ?? []).map { ($0["knob"] as? String ?? "", $0) },
+            uniquingKeysWith: { a, _ in a })
+        #expect(knobs["batch_size"]?["value"] as? String == "500")
+        #expect(knobs["batch_size"]?["source"] as? String == "--set")
+        #expect(knobs["checkpoint.interval"]?["source"] as? String == "pipeline override")
+        #expect(knobs["checkpoint.interval"]?["place"] as? String == "\(pipeline.path):16")
+        #expect((knobs["checkpoint.timeout"]?["source"] as? String).map { ["built-in", "profile file"].contains($0) } == true)
         let unknown = try streamctlRun(["profile", "set", pipeline.path, "nosuchprofile"])
         #expect(unknown.status == 2, "\(unknown.stderr)")
 

@@ -32,6 +32,35 @@ import Testing
         try writer.close()
     }
 
+    @Test func aProfileChangeOfLingerReopensTheProducerAndLosesNoRow() throws {
+        let broker = try EmbeddedBroker()
+        try broker.createTopic("out", partitions: 2)
+        let sink = KafkaSinkConnector(
+            spec: KafkaSinkSpec(brokers: "embedded", topic: "out"), bootstrap: broker.bootstrapServers,
+            encoder: { batch, row in Array("\(batch.columns[1].int64s[row])".utf8) })
+        let writer = try sink.openWriter(
+            SinkContext(worker: 0, workers: 1, schema: Self.schema, profile: Profile.builtIn["backfill"]!))
+        func batch(_ r: Range<Int>) -> Batch {
+            Batch(schema: Self.schema, columns: [Column(strings: r.map { _ in "s" }), Column(int64s: r.map(Int64.init))])
+        }
+        try writer.write(batch(0..<200))
+        #expect(writer.metrics()["linger_ms"] == 100)
+        // Only the throttle changes: the producer stays.
+        var throttled = Profile.builtIn["backfill"]!
+        throttled.sinkRecordsPerSecond = 5
+        writer.apply(throttled)
+        #expect(writer.metrics()["producer_reopened"] == 0)
+        writer.apply(Profile.builtIn["steady"]!)
+        #expect(writer.metrics()["producer_reopened"] == 1)
+        #expect(writer.metrics()["linger_ms"] == 5)
+        try writer.write(batch(200..<400))
+        try writer.flush()
+        #expect(writer.metrics()["delivered"] == 400)
+        let output = try kcat(["-C", "-b", broker.bootstrapServers, "-t", "out", "-e", "-q", "-f", "%s\\n"])
+        #expect(output.split(separator: "\n").compactMap { Int($0) }.sorted() == Array(0..<400))
+        try writer.close()
+    }
+
     @Test func failedDeliveryMakesFlushThrowWithTheBrokerError() throws {
         let broker = try EmbeddedBroker()
         try broker.createTopic("out", partitions: 1)

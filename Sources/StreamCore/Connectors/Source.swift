@@ -67,6 +67,12 @@ public protocol SourceReader: AnyObject {
     /// committed offsets, for lag monitoring). Nothing depends on it for correctness.
     func commit(_ positions: [Int: Int64])
     func close()
+    /// True when `profile` changes a setting this reader fixed when it opened (librdkafka's fetch settings):
+    /// the source worker then reopens it at the next barrier it sends, at the positions it reached.
+    func needsReopen(for profile: Profile) -> Bool
+    /// Watermark alignment: stop fetching exactly `splits` (the others resume, unless back pressure paused all);
+    /// false when this reader cannot pause single splits (alignment then has no effect on it).
+    func pauseSplits(_ splits: Set<Int>) -> Bool
 }
 
 extension SourceConnector {
@@ -80,6 +86,8 @@ extension SourceReader {
     public func splitPositions() -> [Int: Int64] { [:] }
     public func commit(_ positions: [Int: Int64]) {}
     public func close() {}
+    public func needsReopen(for profile: Profile) -> Bool { false }
+    public func pauseSplits(_ splits: Set<Int>) -> Bool { false }
 }
 
 /// Progress of one split in one poll.

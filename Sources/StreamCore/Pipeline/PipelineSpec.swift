@@ -462,6 +462,8 @@ public struct ProfilesSpec: Sendable, Hashable {
     public var files: [String]
     /// `profile name → knob overrides`.
     public var overrides: [String: ProfileOverrides]
+    /// `profile name → knob → line` of each override in the pipeline file (for `profiles show`).
+    public var overrideLines: [String: [String: Int]] = [:]
     public var auto: AutoSwitchSpec?
 
     public init(

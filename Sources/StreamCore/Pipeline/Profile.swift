@@ -18,11 +18,19 @@ public struct Profile: Sendable, Hashable {
     public var kafkaFetchMaxBytes: Int
     /// librdkafka `queued.max.messages.kbytes`: the bound on the client's prefetch queue.
     public var kafkaQueuedMaxKBytes: Int
+    /// librdkafka `fetch.wait.max.ms`: how long the broker holds a fetch that has less than `fetch.min.bytes`.
+    public var kafkaFetchWaitMaxMs: Int64
+    /// librdkafka `fetch.min.bytes`: the least data a fetch waits for (up to `fetch.wait.max.ms`).
+    public var kafkaFetchMinBytes: Int
     /// Sink throttle; nil is unthrottled.
     public var sinkRecordsPerSecond: Int?
     public var sinkBytesPerSecond: Int64?
     /// Cap on concurrently open part files (file sink) or in-flight requests (Kafka sink).
     public var sinkMaxOpen: Int
+    /// Kafka sink: librdkafka `linger.ms`, how long the producer gathers messages into a request.
+    public var sinkLingerMs: Int64
+    /// Kafka sink: librdkafka `batch.size`, the most bytes of one partition's message batch.
+    public var sinkBatchBytes: Int
     /// Longest a row may wait in a partly filled batch before it is sent on.
     public var flushLatencyMs: Int64
     /// Watermark alignment: splits ahead of the slowest by more than this are paused; nil is off.
@@ -32,8 +40,9 @@ public struct Profile: Sendable, Hashable {
         name: String, parallelism: Int = 2, operatorParallelism: [String: Int] = [:], batchSize: Int = 4096,
         channelCapacity: Int = 8, checkpointIntervalMs: Int64 = 60_000, checkpointTimeoutMs: Int64 = 600_000,
         checkpointMinPauseMs: Int64 = 0, checkpointIncremental: Bool = true, checkpointTolerableFailures: Int = 3,
-        kafkaFetchMaxBytes: Int = 52_428_800, kafkaQueuedMaxKBytes: Int = 65_536, sinkRecordsPerSecond: Int? = nil,
-        sinkBytesPerSecond: Int64? = nil, sinkMaxOpen: Int = 64, flushLatencyMs: Int64 = 100,
+        kafkaFetchMaxBytes: Int = 52_428_800, kafkaQueuedMaxKBytes: Int = 65_536, kafkaFetchWaitMaxMs: Int64 = 100,
+        kafkaFetchMinBytes: Int = 1, sinkRecordsPerSecond: Int? = nil, sinkBytesPerSecond: Int64? = nil,
+        sinkMaxOpen: Int = 64, sinkLingerMs: Int64 = 20, sinkBatchBytes: Int = 1_000_000, flushLatencyMs: Int64 = 100,
         watermarkMaxDriftMs: Int64? = nil
     ) {
         self.name = name
@@ -48,9 +57,13 @@ public struct Profile: Sendable, Hashable {
         self.checkpointTolerableFailures = checkpointTolerableFailures
         self.kafkaFetchMaxBytes = kafkaFetchMaxBytes
         self.kafkaQueuedMaxKBytes = kafkaQueuedMaxKBytes
+        self.kafkaFetchWaitMaxMs = kafkaFetchWaitMaxMs
+        self.kafkaFetchMinBytes = kafkaFetchMinBytes
         self.sinkRecordsPerSecond = sinkRecordsPerSecond
         self.sinkBytesPerSecond = sinkBytesPerSecond
         self.sinkMaxOpen = sinkMaxOpen
+        self.sinkLingerMs = sinkLingerMs
+        self.sinkBatchBytes = sinkBatchBytes
         self.flushLatencyMs = flushLatencyMs
         self.watermarkMaxDriftMs = watermarkMaxDriftMs
     }
@@ -67,9 +80,11 @@ public struct Profile: Sendable, Hashable {
             ("checkpoint.min_pause", ms(checkpointMinPauseMs)), ("checkpoint.incremental", String(checkpointIncremental)),
             ("checkpoint.tolerable_failures", String(checkpointTolerableFailures)),
             ("kafka.fetch_max_bytes", String(kafkaFetchMaxBytes)), ("kafka.queued_max_kbytes", String(kafkaQueuedMaxKBytes)),
+            ("kafka.fetch_wait_max", ms(kafkaFetchWaitMaxMs)), ("kafka.fetch_min_bytes", String(kafkaFetchMinBytes)),
             ("sink.records_per_second", sinkRecordsPerSecond.map(String.init) ?? "unlimited"),
             ("sink.bytes_per_second", sinkBytesPerSecond.map(String.init) ?? "unlimited"),
-            ("sink.max_open", String(sinkMaxOpen)), ("flush_latency", ms(flushLatencyMs)),
+            ("sink.max_open", String(sinkMaxOpen)), ("sink.linger", ms(sinkLingerMs)),
+            ("sink.batch_bytes", String(sinkBatchBytes)), ("flush_latency", ms(flushLatencyMs)),
             ("watermark.max_drift", watermarkMaxDriftMs.map(ms) ?? "off"),
         ]
     }
@@ -84,15 +99,18 @@ public struct Profile: Sendable, Hashable {
         "backfill": Profile(
             name: "backfill", parallelism: 2, batchSize: 8192, channelCapacity: 16, checkpointIntervalMs: 600_000,
             checkpointTimeoutMs: 1_800_000, checkpointIncremental: true, kafkaFetchMaxBytes: 104_857_600,
-            kafkaQueuedMaxKBytes: 262_144, flushLatencyMs: 1_000, watermarkMaxDriftMs: nil),
+            kafkaQueuedMaxKBytes: 262_144, kafkaFetchWaitMaxMs: 500, kafkaFetchMinBytes: 1_048_576, sinkLingerMs: 100,
+            sinkBatchBytes: 1_000_000, flushLatencyMs: 1_000, watermarkMaxDriftMs: nil),
         "steady": Profile(
             name: "steady", parallelism: 1, batchSize: 1024, channelCapacity: 4, checkpointIntervalMs: 10_000,
             checkpointTimeoutMs: 60_000, checkpointIncremental: true, kafkaFetchMaxBytes: 10_485_760,
-            kafkaQueuedMaxKBytes: 32_768, flushLatencyMs: 50, watermarkMaxDriftMs: 60_000),
+            kafkaQueuedMaxKBytes: 32_768, kafkaFetchWaitMaxMs: 5, kafkaFetchMinBytes: 1, sinkLingerMs: 5,
+            sinkBatchBytes: 1_000_000, flushLatencyMs: 50, watermarkMaxDriftMs: 60_000),
         "seasonal": Profile(
             name: "seasonal", parallelism: 2, batchSize: 4096, channelCapacity: 8, checkpointIntervalMs: 30_000,
             checkpointTimeoutMs: 120_000, checkpointIncremental: true, kafkaFetchMaxBytes: 52_428_800,
-            kafkaQueuedMaxKBytes: 131_072, sinkRecordsPerSecond: 200_000, flushLatencyMs: 200,
+            kafkaQueuedMaxKBytes: 131_072, kafkaFetchWaitMaxMs: 50, kafkaFetchMinBytes: 65_536,
+            sinkRecordsPerSecond: 200_000, sinkLingerMs: 20, sinkBatchBytes: 1_000_000, flushLatencyMs: 200,
             watermarkMaxDriftMs: 300_000),
     ]
 
@@ -110,9 +128,13 @@ public struct Profile: Sendable, Hashable {
         if let v = o.checkpointTolerableFailures { p.checkpointTolerableFailures = v }
         if let v = o.kafkaFetchMaxBytes { p.kafkaFetchMaxBytes = v }
         if let v = o.kafkaQueuedMaxKBytes { p.kafkaQueuedMaxKBytes = v }
+        if let v = o.kafkaFetchWaitMaxMs { p.kafkaFetchWaitMaxMs = v }
+        if let v = o.kafkaFetchMinBytes { p.kafkaFetchMinBytes = v }
         if let v = o.sinkRecordsPerSecond { p.sinkRecordsPerSecond = v }
         if let v = o.sinkBytesPerSecond { p.sinkBytesPerSecond = v }
         if let v = o.sinkMaxOpen { p.sinkMaxOpen = v }
+        if let v = o.sinkLingerMs { p.sinkLingerMs = v }
+        if let v = o.sinkBatchBytes { p.sinkBatchBytes = v }
         if let v = o.flushLatencyMs { p.flushLatencyMs = v }
         if let v = o.watermarkMaxDriftMs { p.watermarkMaxDriftMs = v }
         return p
@@ -132,11 +154,88 @@ public struct ProfileOverrides: Sendable, Hashable {
     public var checkpointTolerableFailures: Int?
     public var kafkaFetchMaxBytes: Int?
     public var kafkaQueuedMaxKBytes: Int?
+    public var kafkaFetchWaitMaxMs: Int64?
+    public var kafkaFetchMinBytes: Int?
     public var sinkRecordsPerSecond: Int?
     public var sinkBytesPerSecond: Int64?
     public var sinkMaxOpen: Int?
+    public var sinkLingerMs: Int64?
+    public var sinkBatchBytes: Int?
     public var flushLatencyMs: Int64?
     public var watermarkMaxDriftMs: Int64?
 
     public init() {}
+
+    /// The names (as in `Profile.knobs`) of the knobs these overrides set.
+    public var setKnobs: Set<String> {
+        var names = Set<String>()
+        func add(_ name: String, _ set: Bool) { if set { names.insert(name) } }
+        add("parallelism", parallelism != nil)
+        add("operator_parallelism", !operatorParallelism.isEmpty)
+        add("batch_size", batchSize != nil)
+        add("channel_capacity", channelCapacity != nil)
+        add("checkpoint.interval", checkpointIntervalMs != nil)
+        add("checkpoint.timeout", checkpointTimeoutMs != nil)
+        add("checkpoint.min_pause", checkpointMinPauseMs != nil)
+        add("checkpoint.incremental", checkpointIncremental != nil)
+        add("checkpoint.tolerable_failures", checkpointTolerableFailures != nil)
+        add("kafka.fetch_max_bytes", kafkaFetchMaxBytes != nil)
+        add("kafka.queued_max_kbytes", kafkaQueuedMaxKBytes != nil)
+        add("kafka.fetch_wait_max", kafkaFetchWaitMaxMs != nil)
+        add("kafka.fetch_min_bytes", kafkaFetchMinBytes != nil)
+        add("sink.records_per_second", sinkRecordsPerSecond != nil)
+        add("sink.bytes_per_second", sinkBytesPerSecond != nil)
+        add("sink.max_open", sinkMaxOpen != nil)
+        add("sink.linger", sinkLingerMs != nil)
+        add("sink.batch_bytes", sinkBatchBytes != nil)
+        add("flush_latency", flushLatencyMs != nil)
+        add("watermark.max_drift", watermarkMaxDriftMs != nil)
+        return names
+    }
+}
+
+/// Where the value of one knob of a resolved profile came from, lowest layer first: the built-in defaults,
+/// a profile file, the pipeline's `profiles.overrides.NAME`, the command line's `--set`.
+public enum KnobSource: Sendable, Hashable, CustomStringConvertible {
+    case builtIn
+    /// `line` is 0 when the position is unknown.
+    case profileFile(path: String, line: Int)
+    case pipeline(file: String, line: Int)
+    case commandLine
+
+    /// `built-in`, `profile file`, `pipeline override`, `--set`.
+    public var kind: String {
+        switch self {
+        case .builtIn: "built-in"
+        case .profileFile: "profile file"
+        case .pipeline: "pipeline override"
+        case .commandLine: "--set"
+        }
+    }
+
+    /// `file:line` for the two file layers, nil otherwise.
+    public var place: String? {
+        switch self {
+        case .builtIn, .commandLine: nil
+        case .profileFile(let path, let line), .pipeline(let path, let line): line > 0 ? "\(path):\(line)" : path
+        }
+    }
+
+    public var description: String { place.map { "\(kind) \($0)" } ?? kind }
+}
+
+/// A resolved profile with where each of its knobs came from (keyed by `Profile.knobs` names).
+public struct SourcedProfile: Sendable, Hashable {
+    public var profile: Profile
+    public var sources: [String: KnobSource]
+
+    public init(profile: Profile, sources: [String: KnobSource]) {
+        self.profile = profile
+        self.sources = sources
+    }
+
+    /// Every knob in `Profile.knobs` order with its value and source (built-in when none is recorded).
+    public var rows: [(knob: String, value: String, source: KnobSource)] {
+        profile.knobs.map { ($0.name, $0.value, sources[$0.name] ?? .builtIn) }
+    }
 }

@@ -37,6 +37,8 @@ public final class Job: Sendable {
     let stages: [StageRuntime]
     /// Barrier requests per source worker.
     let sourceQueues: [SourceBarrierQueue]
+    /// Each source worker's slowest live event time, for watermark alignment across workers.
+    let alignmentBoard: AlignmentBoard
     private let threads = Mutex<[WorkerThread]>([])
     private let firstError = Mutex<StreamError?>(nil)
     let stopRequested = Atomic<Bool>(false)
@@ -83,6 +85,7 @@ public final class Job: Sendable {
         }
         self.stages = stages
         sourceQueues = (0..<plan.stages[0].parallelism).map { _ in SourceBarrierQueue() }
+        alignmentBoard = AlignmentBoard(workers: plan.stages[0].parallelism)
     }
 
     /// Spawns every worker thread.

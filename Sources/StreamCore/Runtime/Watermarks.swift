@@ -89,6 +89,19 @@ public struct SplitWatermarks: Sendable {
     /// The newest event time of every split that delivered one, for a checkpoint.
     public var eventTimes: [Int: Int64] { splits.compactMapValues { $0.maxEventTime == .min ? nil : $0.maxEventTime } }
 
+    /// The newest event time of every split that holds the watermark at `nowNs` (neither finished nor idle):
+    /// what watermark alignment compares. A split with data to read that has delivered nothing yet is `.min`
+    /// (it is the slowest until it delivers); one at its end that has delivered nothing is left out, so an
+    /// empty partition holds nobody back.
+    public func liveEventTimes(nowNs: UInt64) -> [Int: Int64] {
+        var out: [Int: Int64] = [:]
+        for (split, s) in splits where !s.finished {
+            if s.atEnd && (s.maxEventTime == .min || nowNs &- s.lastDataNs >= idleTimeoutNs) { continue }
+            out[split] = s.maxEventTime
+        }
+        return out
+    }
+
     /// Recomputes the watermark at `nowNs`; returns it when it advanced.
     public mutating func advance(nowNs: UInt64) -> Int64? {
         var m = Int64.max

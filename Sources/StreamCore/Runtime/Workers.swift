@@ -69,11 +69,16 @@ struct SourceWorker {
             profile: view.profile, clock: job.clock, badRecords: job.badRecords, bounded: job.limits.bound)
         let restored = job.checkpointing?.restored
         context.restore = restored?.positions ?? [:]
-        let reader = try connector.openReader(context)
+        var reader = try connector.openReader(context)
+        let board = job.alignmentBoard
+        let me = worker
         defer {
             reader.close()
             barrierQueue.markEnded()
+            _ = board.post(worker: me, slowest: nil)
         }
+        var reopened: Int64 = 0
+        var alignment = SplitAlignment()
         // With checkpoints, reaching the end offsets of a caught-up run waits for the final barrier instead of
         // ending: what is still open stays in state for the next run.
         let waitAtEnd = job.checkpointing != nil && job.limits.bound == .caughtUp
@@ -97,7 +102,20 @@ struct SourceWorker {
         }
 
         while !job.stopRequested.load(ordering: .acquiring) {
-            _ = view.refresh()
+            if view.refresh(), reader.needsReopen(for: view.profile) {
+                // A setting fixed when the reader opened changed (librdkafka's fetch settings): reopen it where
+                // it is. Rows read so far went downstream, positions pass to the new reader, so nothing is read
+                // twice or skipped; a barrier recorded before the reopen keeps the positions it recorded.
+                reader.close()
+                context.profile = view.profile
+                reader = try connector.openReader(context)
+                let current = reader
+                emitter.onBackPressure = { current.setPaused($0) }
+                if !alignment.paused.isEmpty { _ = reader.pauseSplits(alignment.paused) }
+                reopened += 1
+                metrics.setExtra(["source_reopened": reopened])
+                metrics.setExtra(reader.metrics())
+            }
             guard sendWaitingBarriers(reader: reader, watermarks: watermarks, recorded: &recorded) else { return }
             let done = job.completedCheckpoint.load(ordering: .acquiring)
             if done > committed {
@@ -134,7 +152,10 @@ struct SourceWorker {
                 metrics.add(metrics.rowsIn, Int64(batch.count))
                 job.rowsRead.add(batch.count, ordering: .relaxed)
             }
-            if eventTime != nil { for p in poll.splits { watermarks.record(p, nowNs: now) } }
+            if eventTime != nil {
+                for p in poll.splits { watermarks.record(p, nowNs: now) }
+                align(&alignment, watermarks: watermarks, nowNs: now, reader: reader, view: view)
+            }
             if !batch.isEmpty {
                 guard emitter.send(batch) else { return }
             }
@@ -166,6 +187,22 @@ struct SourceWorker {
         // A final barrier requested with the stop goes out before the end.
         guard sendWaitingBarriers(reader: reader, watermarks: watermarks, recorded: &recorded) else { return }
         emitter.broadcast(.end)
+    }
+
+    /// Watermark alignment: pauses the splits that run ahead of the source's slowest by more than the live
+    /// profile's `max_drift`, resumes those back within it.
+    private func align(
+        _ alignment: inout SplitAlignment, watermarks: SplitWatermarks, nowNs: UInt64, reader: any SourceReader,
+        view: ProfileView
+    ) {
+        let live = watermarks.liveEventTimes(nowNs: nowNs)
+        let slowest = job.alignmentBoard.post(worker: worker, slowest: live.values.min())
+        guard alignment.update(live: live, slowest: slowest, maxDriftMs: view.profile.watermarkMaxDriftMs) else { return }
+        _ = reader.pauseSplits(alignment.paused)
+        metrics.setExtra([
+            "aligned_pauses": alignment.pauses, "aligned_resumes": alignment.resumes,
+            "aligned_paused": Int64(alignment.paused.count),
+        ])
     }
 
     /// Sends every requested barrier and cancel marker, in order, recording the reader's positions for each
