@@ -156,6 +156,19 @@ public final class JobRunner: @unchecked Sendable {
     /// The running (or last) job.
     public var job: Job? { lock.withLock { _ in current?.job } }
 
+    /// The running job; a request that comes between the control endpoint's announcement and the job's
+    /// start (a client reading `control.json` at once) waits for the start, at most `timeoutMs`.
+    func runningJob(waitingAtMostMs timeoutMs: Int = 30_000) -> Job? {
+        var waited = 0
+        while waited < timeoutMs {
+            if let job { return job.isFinished ? nil : job }
+            if stopAsked.load(ordering: .relaxed) { return nil }
+            usleep(10_000)
+            waited += 10
+        }
+        return nil
+    }
+
     /// The parts of the running (or last) job.
     public var assembly: JobAssembly? { lock.withLock { _ in current?.assembly } }
 

@@ -51,7 +51,7 @@ extension JobRunner {
     /// is a checkpoint, so the manifest says which profile it was taken under).
     @discardableResult
     public func switchProfile(to profile: Profile, reason: String) throws(StreamError) -> ProfileSwitch {
-        guard let job, !job.isFinished else { throw StreamError(.config, "no running job to switch") }
+        guard let job = runningJob() else { throw StreamError(.config, "no running job to switch") }
         let started = clock.monotonicNs()
         let old = job.live.current
         let before = Dictionary(old.knobs.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })

@@ -92,7 +92,7 @@ extension JobRunner {
         guard let store = checkpointStore else {
             throw StreamError(.config, "savepoints need checkpoints: add a `checkpoints:` section to the pipeline")
         }
-        guard let job, !job.isFinished else { throw StreamError(.config, "no running job to take a savepoint of") }
+        guard let job = runningJob() else { throw StreamError(.config, "no running job to take a savepoint of") }
         let requested = job.triggerBarrier(profile: job.live.current.name)
         let timeoutMs = job.live.current.checkpointTimeoutMs
         var waited: Int64 = 0
