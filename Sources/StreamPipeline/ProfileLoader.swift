@@ -10,8 +10,36 @@ public enum ProfileLoader {
         let dir = (pipelineFile as NSString).deletingLastPathComponent
         let base = dir.isEmpty ? "." : dir
         var result: [String] = []
-        for d in ["\(base)/profiles", "\(base)/../profiles", "profiles"] where !result.contains(d) { result.append(d) }
+        for d in ["\(base)/profiles", "\(base)/../profiles", "profiles"].map(shortSpelling) where !result.contains(d) {
+            result.append(d)
+        }
         return result
+    }
+
+    /// The path without `.` and `dir/..` steps (`examples/../profiles` → `profiles`), as `profiles show` names
+    /// it, when that names the same directory (a symlinked `dir` makes `dir/..` lead elsewhere: then as given).
+    static func shortSpelling(_ path: String) -> String {
+        let short = lexicallyNormal(path)
+        guard short != path, FileManager.default.fileExists(atPath: path) else { return short }
+        let real = { (p: String) in URL(fileURLWithPath: p).resolvingSymlinksInPath().standardizedFileURL.path }
+        return real(short) == real(path) ? short : path
+    }
+
+    /// Removes `.` and `dir/..` steps without looking at the disk.
+    static func lexicallyNormal(_ path: String) -> String {
+        let absolute = path.hasPrefix("/")
+        var parts: [Substring] = []
+        for c in path.split(separator: "/") where c != "." {
+            if c == "..", let last = parts.last, last != ".." {
+                parts.removeLast()
+            } else if c == "..", absolute {
+                continue
+            } else {
+                parts.append(c)
+            }
+        }
+        let joined = parts.joined(separator: "/")
+        return absolute ? "/" + joined : (joined.isEmpty ? "." : joined)
     }
 
     /// `profiles/backfill.yaml` → `backfill`.

@@ -1,3 +1,5 @@
+import StreamCore
+
 /// Durations as written in pipeline and profile files: a whole number and a unit, e.g. `250ms`, `10s`, `5m`,
 /// `1h`, `2d`, or several of them in a row (`1h30m`). `0` alone is zero.
 public enum Durations {
@@ -37,14 +39,7 @@ public enum Durations {
     }
 
     /// The shortest exact spelling of `ms` (`3600000` → `1h`), for messages and graphs.
-    public static func format(_ ms: Int64) -> String {
-        if ms == 0 { return "0s" }
-        for (unit, factor) in [("d", Int64(86_400_000)), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)]
-        where ms % factor == 0 {
-            return "\(ms / factor)\(unit)"
-        }
-        return "\(ms)ms"
-    }
+    public static func format(_ ms: Int64) -> String { UnitText.duration(ms: ms) }
 
     static func digit(_ c: Unicode.Scalar) -> Int64? {
         guard c.value >= 48, c.value <= 57 else { return nil }
@@ -85,13 +80,6 @@ public enum Sizes {
         return overflow ? nil : bytes
     }
 
-    /// The shortest exact binary spelling of `bytes` (`536870912` → `512MiB`).
-    public static func format(_ bytes: Int64) -> String {
-        if bytes == 0 { return "0" }
-        for (unit, shift) in [("TiB", Int64(40)), ("GiB", 30), ("MiB", 20), ("KiB", 10)]
-        where bytes % (Int64(1) << shift) == 0 {
-            return "\(bytes >> shift)\(unit)"
-        }
-        return "\(bytes)"
-    }
+    /// The shortest exact spelling of `bytes` (`536870912` → `512MiB`, `1000000` → `1MB`).
+    public static func format(_ bytes: Int64) -> String { UnitText.size(bytes: bytes) }
 }

@@ -16,19 +16,22 @@ public struct ProfileSwitch: Sendable, Hashable {
     public var to: String
     public var reason: String
     public var changes: [Change]
-    /// The barriers the switch took (one per operator whose parallelism changed, else one for the profile).
-    public var barriers: [Int64]
+    /// The one barrier the whole switch applied at.
+    public var barrier: Int64
+    /// The operators whose parallelism changed at that barrier.
+    public var rescaled: [String]
     /// How long rows stopped flowing through the rescaled stages (stop-the-world), milliseconds.
     public var pauseMs: Int64
-    /// From the request to the last barrier completed, milliseconds.
+    /// From the request to the barrier completed, milliseconds.
     public var appliedMs: Int64
 
     /// The log line.
     public var description: String {
         let what = changes.isEmpty ? "no knob changed" : changes.map { "\($0.knob) \($0.old) → \($0.new)" }
             .joined(separator: ", ")
-        return "profile: \(from) → \(to) (\(reason)): \(what); applied in \(appliedMs) ms, rows stopped for "
-            + "\(pauseMs) ms"
+        let rescale = rescaled.isEmpty ? "" : ", rescaling \(rescaled.joined(separator: ", "))"
+        return "profile: \(from) → \(to) (\(reason)): \(what); at barrier \(barrier)\(rescale), applied in "
+            + "\(appliedMs) ms, rows stopped for \(pauseMs) ms"
     }
 }
 
@@ -45,10 +48,10 @@ extension JobRunner {
 
     /// Switches the running job to `profile`. Knobs that need no barrier (batch size, flush latency, channel
     /// bound, sink throttle, checkpoint timing — a checkpoint in flight takes the new timeout — watermark
-    /// alignment; the Kafka fetch and producer settings, by reopening the consumer or producer) apply at once;
-    /// each operator whose parallelism changes is rescaled at a barrier of its own (key-group ranges move, no
-    /// state); with no parallelism change, one barrier carries the profile's name (with checkpoints on it
-    /// is a checkpoint, so the manifest says which profile it was taken under).
+    /// alignment; the Kafka fetch and producer settings, by reopening the consumer or producer) apply at once.
+    /// Then one barrier carries the profile's name and every operator's parallelism change: all of them take
+    /// their new layout at that one cut (key-group ranges move, no state). With checkpoints on the barrier is
+    /// a checkpoint, so the manifest says which profile it was taken under.
     @discardableResult
     public func switchProfile(to profile: Profile, reason: String) throws(StreamError) -> ProfileSwitch {
         guard let job = runningJob() else { throw StreamError(.config, "no running job to switch") }
@@ -58,30 +61,27 @@ extension JobRunner {
         let changes = profile.knobs.compactMap { k -> ProfileSwitch.Change? in
             before[k.name] == k.value ? nil : .init(knob: k.name, old: before[k.name] ?? "", new: k.value)
         }
-        job.updateProfile(profile)
-        var barriers: [Int64] = []
-        var pauseNs: UInt64 = 0
+        var rescaled: [ParallelismChange] = []
         for (i, stage) in job.plan.stages.enumerated() {
             guard case .transform = stage.kind, i > 0 else { continue }
             let pinned = spec.operators.first { $0.id == stage.id }?.parallelism
             let target = profile.parallelism(of: stage.id, pinned: pinned)
             guard let now = job.parallelism(of: stage.id), now != target else { continue }
-            let n = try job.rescale(stage: stage.id, to: target)
-            barriers.append(n)
-            let status = Self.wait(for: n, in: job, timeoutMs: profile.checkpointTimeoutMs)
-            guard status == .completed else {
-                throw StreamError(.checkpoint, "switching to \(profile.name): the barrier of `\(stage.id)` did not complete (\(status))")
-            }
-            pauseNs += job.rescalePauseNs(barrier: n) ?? 0
+            rescaled.append(ParallelismChange(stage: stage.id, parallelism: target))
         }
-        if barriers.isEmpty {
-            let n = job.triggerBarrier(profile: profile.name)
-            barriers.append(n)
-            _ = Self.wait(for: n, in: job, timeoutMs: profile.checkpointTimeoutMs)
+        job.updateProfile(profile)
+        let n = try job.rescale(rescaled, profile: profile.name)
+        let status = Self.wait(for: n, in: job, timeoutMs: profile.checkpointTimeoutMs)
+        if !rescaled.isEmpty, status != .completed {
+            let stages = rescaled.map { "`\($0.stage)`" }.joined(separator: ", ")
+            throw StreamError(
+                .checkpoint, "switching to \(profile.name): the barrier rescaling \(stages) did not complete (\(status))")
         }
+        let pauseNs = rescaled.isEmpty ? 0 : job.rescalePauseNs(barrier: n) ?? 0
         let record = ProfileSwitch(
-            from: old.name, to: profile.name, reason: reason, changes: changes, barriers: barriers,
-            pauseMs: Int64(pauseNs / 1_000_000), appliedMs: Int64((clock.monotonicNs() &- started) / 1_000_000))
+            from: old.name, to: profile.name, reason: reason, changes: changes, barrier: n,
+            rescaled: rescaled.map(\.stage), pauseMs: Int64(pauseNs / 1_000_000),
+            appliedMs: Int64((clock.monotonicNs() &- started) / 1_000_000))
         recordSwitch(record)
         RunLog.write(record.description)
         return record

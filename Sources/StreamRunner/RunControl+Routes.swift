@@ -24,7 +24,8 @@ extension RunControl {
         var to: String
         var reason: String
         var changes: [String: [String]]
-        var barriers: [Int64]
+        var barrier: Int64
+        var rescaled: [String]
         var pause_ms: Int64
         var applied_ms: Int64
 
@@ -33,7 +34,8 @@ extension RunControl {
             to = s.to
             reason = s.reason
             changes = Dictionary(s.changes.map { ($0.knob, [$0.old, $0.new]) }, uniquingKeysWith: { a, _ in a })
-            barriers = s.barriers
+            barrier = s.barrier
+            rescaled = s.rescaled
             pause_ms = s.pauseMs
             applied_ms = s.appliedMs
         }

@@ -10,8 +10,9 @@ import StreamRunner
     import Glibc
 #endif
 
-/// `bench switch-cost`: a live job (generator → key_by → 1-minute windows → null sink, checkpoints on) switched
-/// between profiles; request-to-applied and stop-the-world milliseconds, without and with a parallelism change.
+/// `bench switch-cost`: a live job (generator → dedupe → key_by → 1-minute windows → null sink, checkpoints on)
+/// switched between profiles; request-to-applied and stop-the-world milliseconds, without and with a
+/// parallelism change (both stateful operators rescaled at the switch's one barrier).
 struct SwitchCostBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switch-cost", abstract: "Profile switch cost, with and without a parallelism change.")
@@ -28,6 +29,7 @@ struct SwitchCostBench: ParsableCommand {
               generator: { seed: 1, rows: unbounded, rate: 50000, keys: 1000, splits: 4, step: 1ms, disorder: 1s }
               event_time: { field: ts, max_disorder: 2s }
             operators:
+              - dedupe: { key: order_id, ttl: 1m }
               - key_by: shop
               - window: { tumbling: 1m, aggregate: { orders: count(), revenue: sum(amount) } }
             sink:
@@ -52,16 +54,18 @@ struct SwitchCostBench: ParsableCommand {
         for (label, parallelism) in [("same_parallelism", 1), ("parallelism_change", 2)] {
             var applied: [Int64] = []
             var paused: [Int64] = []
+            var rescaled = 0
             for i in 0..<switches {
                 var next = i % 2 == 0 ? seasonal : steady
                 next.parallelism = i % 2 == 0 ? parallelism : 1
                 let record = try runner.switchProfile(to: next, reason: "bench")
                 applied.append(record.appliedMs)
                 paused.append(record.pauseMs)
+                rescaled = max(rescaled, record.rescaled.count)
                 usleep(1_500_000)
             }
             print(
-                "bench=switch_cost case=\(label) switches=\(switches) applied_ms_median=\(median(applied)) "
+                "bench=switch_cost case=\(label) switches=\(switches) operators_rescaled=\(rescaled) applied_ms_median=\(median(applied)) "
                     + "applied_ms_max=\(applied.max() ?? 0) stop_the_world_ms_median=\(median(paused)) "
                     + "stop_the_world_ms_max=\(paused.max() ?? 0)")
         }

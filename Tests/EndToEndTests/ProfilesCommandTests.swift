@@ -10,11 +10,15 @@ import Testing
         let lines = r.stdout.split(separator: "\n").map(String.init)
         #expect(lines.first == "profile backfill")
         func row(_ knob: String) -> String? { lines.first { $0.hasPrefix(knob + " ") } }
-        #expect(row("checkpoint.interval")?.contains(" 30000ms ") == true)
+        #expect(row("checkpoint.interval")?.contains(" 30s ") == true)
+        // Durations and sizes are spelled as in a profile file, so they can be typed back.
+        #expect(row("checkpoint.timeout")?.contains(" 30m ") == true)
+        #expect(row("kafka.fetch_max_bytes")?.contains(" 100MiB ") == true)
+        #expect(row("sink.batch_bytes")?.contains(" 1MB ") == true)
         #expect(row("checkpoint.interval")?.hasSuffix("  --set") == true)
         // examples/orders.yaml overrides backfill's parallelism on its line 57; profiles/backfill.yaml sets the rest.
         #expect(row("parallelism")?.hasSuffix("pipeline override examples/orders.yaml:57") == true)
-        #expect(row("checkpoint.timeout")?.contains("profile file examples/../profiles/backfill.yaml:") == true)
+        #expect(row("checkpoint.timeout")?.contains("profile file profiles/backfill.yaml:") == true)
         #expect(row("kafka.fetch_wait_max")?.contains("500ms") == true)
         #expect(lines.count == 2 + 20)
     }

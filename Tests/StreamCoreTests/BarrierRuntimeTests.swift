@@ -204,6 +204,90 @@ import Testing
     }
 }
 
+/// Several adjacent stages rescaled at one barrier — a dedupe, a stateless filter and a window, each to its
+/// own parallelism — give the same output as an unscaled run: the whole change applies at one cut of the
+/// stream, and rows of one key keep their order through stages that change layout together.
+@Suite struct RescaleSeveralStagesAtOneBarrierTests {
+    static let gen = GeneratorSpec(seed: 33, rows: 24_000, keys: 300, skew: 1.1, disorderMs: 0, stepMs: 500, splits: 1)
+
+    /// source → dedupe by order id → filter → key_by shop → window: three stages that change layout.
+    func spec() -> PipelineSpec {
+        PipelineSpec(
+            name: "rescale-together", schema: ordersSchema,
+            source: SourceSpec(kind: .generator(Self.gen), eventTime: EventTimeSpec(field: "ts", maxDisorderMs: 0)),
+            operators: [
+                OperatorSpec(id: "d", kind: .dedupe(key: ["order_id"], ttlMs: 30 * 86_400_000)),
+                OperatorSpec(id: "f", kind: .filter(ExpressionText("amount >= 0"))),
+                OperatorSpec(id: "key", kind: .keyBy(["shop"])),
+                OperatorSpec(
+                    id: "w",
+                    kind: .window(
+                        WindowSpec(
+                            kind: .tumbling(sizeMs: 600_000),
+                            aggregates: [
+                                AggregateSpec(name: "orders", function: .count, field: nil),
+                                AggregateSpec(name: "revenue", function: .sum, field: "amount"),
+                            ]))),
+            ],
+            sink: SinkSpec(kind: .null))
+    }
+
+    /// Runs the job on every generated batch twice (a second copy of each split), so the dedupe's state
+    /// decides what the window counts; `steps` are applied one barrier each.
+    func run(steps: [[String: Int]]) throws -> (rows: [String], job: Job, barriers: [Int64]) {
+        let once = try generatedSplits(Self.gen, batchRows: 200, splits: 3)
+        let source = GatedSource(splits: once + once)
+        let sink = CollectingSink()
+        let profile = Profile(
+            name: "t", parallelism: 1, operatorParallelism: ["source": 2, "d": 2, "f": 2, "w": 3, "sink": 2],
+            channelCapacity: 2)
+        let plan = try JobPlanner.plan(
+            spec(), profile: profile, parts: .init(source: source, sink: sink, state: MemoryStateBackend()))
+        let job = Job(plan: plan, badRecords: try BadRecordHandler(policy: .fail))
+        try job.start()
+        let share = source.total / (steps.count + 1)
+        var released = 0
+        var barriers: [Int64] = []
+        for step in steps {
+            source.release(share)
+            released += share
+            try source.waitUntilEmitted(released)
+            let changes = step.sorted { $0.key > $1.key }.map { ParallelismChange(stage: $0.key, parallelism: $0.value) }
+            let n = try job.rescale(changes)
+            barriers.append(n)
+            #expect(job.barriers.wait(for: n, timeoutMs: 60_000) == .completed)
+            for (stage, p) in step { #expect(job.parallelism(of: stage) == p, "\(stage) after barrier \(n)") }
+            #expect(job.rescalePauseNs(barrier: n) != nil)
+        }
+        source.releaseAll()
+        try job.wait()
+        return (canonical(sink.all), job, barriers)
+    }
+
+    @Test func dedupeFilterAndWindowRescaledTogetherEqualAnUnscaledRun() throws {
+        let unscaled = try run(steps: [])
+        // Up, down and across: each step moves every stage at once, in different directions.
+        let scaled = try run(steps: [["d": 3, "f": 1, "w": 1], ["d": 1, "f": 3, "w": 4], ["d": 2, "f": 2, "w": 2]])
+        #expect(unscaled.rows.count > 1_000)
+        #expect(same(scaled.rows, unscaled.rows))
+        // One barrier per step, each completed: no stage took its change at a barrier of its own.
+        #expect(scaled.job.barriers.completed == scaled.barriers)
+        #expect(Set(scaled.barriers).count == 3)
+        // The dedupe dropped every second copy, before and after each change.
+        let passed = scaled.job.snapshot().workers.filter { $0.stage == "f" }.reduce(0) { $0 + $1.rowsIn }
+        #expect(passed == Int64(Self.gen.rows!))
+    }
+
+    @Test func aStageAlreadyAtItsTargetKeepsItsWorkersWhileTheOthersChange() throws {
+        let scaled = try run(steps: [["d": 2, "w": 1], ["d": 4, "f": 2]])
+        let unscaled = try run(steps: [])
+        #expect(same(scaled.rows, unscaled.rows))
+        #expect(scaled.job.barriers.completed == scaled.barriers)
+        // `f` never changed: its two first workers are all it ever had.
+        #expect(scaled.job.snapshot().workers.filter { $0.stage == "f" }.count == 2)
+    }
+}
+
 /// Equal row lists; on a difference, reports its size rather than both lists.
 func same(_ a: [String], _ b: [String], sourceLocation: Testing.SourceLocation = #_sourceLocation) -> Bool {
     guard a != b else { return true }

@@ -88,7 +88,7 @@ import Testing
         #expect(p.sources["parallelism"] == nil)
         let rows = Dictionary(uniqueKeysWithValues: p.rows.map { ($0.knob, $0) })
         #expect(rows["parallelism"]?.source == .builtIn)
-        #expect(rows["checkpoint.interval"]?.value == "30000ms")
+        #expect(rows["checkpoint.interval"]?.value == "30s")
         #expect(rows.count == Profile(name: "x").knobs.count)
         #expect(KnobSource.pipeline(file: "p.yaml", line: 12).description == "pipeline override p.yaml:12")
     }

@@ -43,7 +43,9 @@ import Testing
         #expect(Durations.format(90_000) == "90s")
         #expect(Durations.format(1_500) == "1500ms")
         #expect(Sizes.format(536_870_912) == "512MiB")
-        #expect(Sizes.format(1_000) == "1000")
+        #expect(Sizes.format(1_000) == "1KB")
+        #expect(Sizes.format(1_000_000) == "1MB")
+        #expect(Sizes.format(1_500) == "1500")
     }
 
     @Test func timestampsAcceptRFC3339AndEpochMillis() {

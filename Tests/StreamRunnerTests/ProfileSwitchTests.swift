@@ -7,7 +7,8 @@ import Testing
 @testable import StreamRunner
 
 /// A running job switched between profiles — parallelism changes included — writes exactly what an
-/// unswitched run writes, with checkpoints on (a switch's barriers are checkpoints too).
+/// unswitched run writes, with checkpoints on (a switch's barrier is a checkpoint too). A profile that changes
+/// several operators' parallelism applies all of it at one barrier.
 @Suite(.serialized) struct ProfileSwitchTests {
     func yaml(_ dir: URL) -> String {
         """
@@ -17,6 +18,10 @@ import Testing
           generator: { seed: 12, rows: 80000, rate: 40000, keys: 500, skew: 1.1, splits: 4, step: 1s, disorder: 2s, start_time: "2026-11-27T00:00:00Z" }
           event_time: { field: ts, max_disorder: 5s }
         operators:
+          - dedupe: { key: order_id, ttl: 30d }
+            id: once
+          - filter: "amount >= 0"
+            id: valid
           - key_by: shop
           - window: { tumbling: 10m, aggregate: { orders: count(), revenue: sum(amount) } }
             id: w
@@ -75,7 +80,10 @@ import Testing
         let records = runner.switches
         #expect(records.map(\.to) == ["steady", "seasonal", "steady"])
         #expect(records.map { $0.changes.first { $0.knob == "parallelism" }?.new } == ["1", "2", "1"])
-        #expect(records.allSatisfy { $0.barriers.count == 1 })
+        // Each switch moved all three operators at one barrier, a checkpoint taken under the new profile.
+        #expect(records.allSatisfy { Set($0.rescaled) == ["once", "valid", "w"] })
+        #expect(Set(records.map(\.barrier)).count == 3)
+        #expect(records.allSatisfy { runner.job?.barriers.status($0.barrier) == .completed })
         #expect(outcome.summary.json.contains("\"profile_switches\":3"))
         #expect(outcome.summary.json.contains("\"profile\":\"steady\""))
         let got = try lines(b)

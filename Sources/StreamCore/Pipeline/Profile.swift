@@ -68,9 +68,11 @@ public struct Profile: Sendable, Hashable {
         self.watermarkMaxDriftMs = watermarkMaxDriftMs
     }
 
-    /// Every knob with its value as text, in a fixed order: what a switch logs as changed.
+    /// Every knob with its value as text, in a fixed order: what a switch logs as changed and `profiles show`
+    /// prints. Durations and sizes are spelled as in a profile file (`10s`, `10MiB`), so they can be typed back.
     public var knobs: [(name: String, value: String)] {
-        func ms(_ v: Int64) -> String { "\(v)ms" }
+        func ms(_ v: Int64) -> String { UnitText.duration(ms: v) }
+        func bytes(_ v: Int) -> String { UnitText.size(bytes: Int64(v)) }
         return [
             ("parallelism", String(parallelism)),
             ("operator_parallelism", operatorParallelism.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
@@ -79,12 +81,12 @@ public struct Profile: Sendable, Hashable {
             ("checkpoint.interval", ms(checkpointIntervalMs)), ("checkpoint.timeout", ms(checkpointTimeoutMs)),
             ("checkpoint.min_pause", ms(checkpointMinPauseMs)), ("checkpoint.incremental", String(checkpointIncremental)),
             ("checkpoint.tolerable_failures", String(checkpointTolerableFailures)),
-            ("kafka.fetch_max_bytes", String(kafkaFetchMaxBytes)), ("kafka.queued_max_kbytes", String(kafkaQueuedMaxKBytes)),
-            ("kafka.fetch_wait_max", ms(kafkaFetchWaitMaxMs)), ("kafka.fetch_min_bytes", String(kafkaFetchMinBytes)),
+            ("kafka.fetch_max_bytes", bytes(kafkaFetchMaxBytes)), ("kafka.queued_max_kbytes", String(kafkaQueuedMaxKBytes)),
+            ("kafka.fetch_wait_max", ms(kafkaFetchWaitMaxMs)), ("kafka.fetch_min_bytes", bytes(kafkaFetchMinBytes)),
             ("sink.records_per_second", sinkRecordsPerSecond.map(String.init) ?? "unlimited"),
-            ("sink.bytes_per_second", sinkBytesPerSecond.map(String.init) ?? "unlimited"),
+            ("sink.bytes_per_second", sinkBytesPerSecond.map { UnitText.size(bytes: $0) } ?? "unlimited"),
             ("sink.max_open", String(sinkMaxOpen)), ("sink.linger", ms(sinkLingerMs)),
-            ("sink.batch_bytes", String(sinkBatchBytes)), ("flush_latency", ms(flushLatencyMs)),
+            ("sink.batch_bytes", bytes(sinkBatchBytes)), ("flush_latency", ms(flushLatencyMs)),
             ("watermark.max_drift", watermarkMaxDriftMs.map(ms) ?? "off"),
         ]
     }

@@ -10,8 +10,8 @@ import Synchronization
 ///
 /// Barriers: `triggerBarrier()` (or `injectBarrier(_:)`) queues a barrier at every source worker, which
 /// sends it within one poll timeout, ahead of anything it reads later, even while back-pressured. Every
-/// worker acknowledges it after its snapshot; `barriers` tells when all have. `rescale(stage:to:)`
-/// changes a stage's parallelism at a barrier of its own, moving key-group ranges, not state.
+/// worker acknowledges it after its snapshot; `barriers` tells when all have. `rescale(_:profile:)`
+/// changes the parallelism of one or several stages at one barrier, moving key-group ranges, not state.
 public final class Job: Sendable {
     public let plan: JobPlan
     let clock: any StreamClock
@@ -47,7 +47,8 @@ public final class Job: Sendable {
     let exitedWorkers = Atomic<Int>(0)
     private let lastBarrier = Mutex<Int64>(0)
     private let nextBarrierId = Mutex<Int64>(0)
-    private let rescales = Mutex<[Int64: Rescale]>([:])
+    /// The parallelism changes each rescale barrier carries.
+    private let rescales = Mutex<[Int64: [Rescale]]>([:])
     /// Serialises parallelism changes: one at a time.
     let rescaling = Mutex<Void>(())
     /// Held from reserving a barrier id to injecting it.
@@ -199,7 +200,7 @@ public final class Job: Sendable {
         }
     }
 
-    func registerRescale(_ change: Rescale) { rescales.withLock { $0[change.barrier] = change } }
+    func registerRescale(_ change: Rescale) { rescales.withLock { $0[change.barrier, default: []].append(change) } }
 
     /// Ends the job at a final barrier: sources send it and stop; operators end without firing what is still
     /// open, so it stays in state (and in the checkpoint the barrier takes). Returns the barrier's id.
@@ -240,7 +241,7 @@ public final class Job: Sendable {
     }
 
     /// Swaps the live profile: batch size, flush latency, channel bound and sink throttle apply at once.
-    /// Parallelism is changed with `rescale(stage:to:)`.
+    /// Parallelism is changed with `rescale(_:profile:)`.
     public func updateProfile(_ profile: Profile) {
         live.swap(profile)
         let capacity = max(1, profile.channelCapacity)
@@ -293,19 +294,28 @@ public final class Job: Sendable {
     public var badRecordsByReason: [String: Int] { badRecords.countsByReason }
 
     func rescale(at barrier: Int64, stage: Int) -> Rescale? {
-        rescales.withLock { r in r[barrier].flatMap { $0.stage == stage ? $0 : nil } }
+        rescales.withLock { r in r[barrier]?.first { $0.stage == stage } }
     }
 
     /// A worker of `stage` ended before aligning the barriers of its pending rescales: no input will send
     /// them, so they cannot happen; their added workers end without reading.
     func abandonRescales(stage: Int, after latest: Int64) {
-        for r in rescales.withLock({ Array($0.values) }) where r.stage == stage && r.barrier > latest {
+        for r in rescales.withLock({ $0.values.joined() }) where r.stage == stage && r.barrier > latest {
             r.abandon()
         }
     }
 
-    /// Stop-the-world nanoseconds of the parallelism change at `barrier`, once its workers met.
-    public func rescalePauseNs(barrier: Int64) -> UInt64? { rescales.withLock { $0[barrier] }?.pauseNs }
+    /// Stop-the-world nanoseconds of the parallelism change at `barrier` (its longest, when it changed several
+    /// stages), once the workers of every changed stage met.
+    public func rescalePauseNs(barrier: Int64) -> UInt64? {
+        guard let changes = rescales.withLock({ $0[barrier] }), !changes.isEmpty else { return nil }
+        var longest: UInt64 = 0
+        for change in changes {
+            guard let ns = change.pauseNs else { return nil }
+            longest = max(longest, ns)
+        }
+        return longest
+    }
 
     func gateJoins(_ gate: InputGate) -> GateJoins {
         joins.withLock { j in
