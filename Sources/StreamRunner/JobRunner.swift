@@ -313,6 +313,8 @@ public final class JobRunner: @unchecked Sendable {
             ProfilePolicy(spec: $0, current: job.live.current.name, nowMs: clock.nowMs())
         }
         var lastLook = (ns: clock.monotonicNs(), rows: job.rowsReadTotal)
+        var switchesNoted = 0
+        var heldLogged: String?
         while !job.isFinished {
             usleep(UInt32(options.superviseEveryMs) * 1000)
             if policy != nil, !job.isStopRequested, clock.monotonicNs() &- lastLook.ns >= 1_000_000_000 {
@@ -321,7 +323,16 @@ public final class JobRunner: @unchecked Sendable {
                 let rate = Double(rows - lastLook.rows) / (Double(now &- lastLook.ns) / 1e9)
                 lastLook = (now, rows)
                 let lag = job.snapshot().sourceLag
-                if let decision = policy!.observe(.init(nowMs: clock.nowMs(), lagRows: lag, inputRate: rate)) {
+                // Every switch so far, automatic or by hand: the current profile, its dwell, its measured cost.
+                let made = switches
+                for s in made.dropFirst(switchesNoted) { policy!.noteSwitch(to: s.to, pauseMs: s.pauseMs, nowMs: clock.nowMs()) }
+                switchesNoted = made.count
+                let decision = policy!.observe(.init(nowMs: clock.nowMs(), lagRows: lag, inputRate: rate))
+                if let held = policy!.held, held.to != heldLogged {
+                    RunLog.write("profile: \(held.reason)")
+                }
+                heldLogged = policy!.held?.to
+                if let decision {
                     do throws(StreamError) {
                         let next = try resolveProfile(decision.to)
                         try switchProfile(to: next.profile, reason: "auto: " + decision.reason)
