@@ -387,6 +387,7 @@ public final class JobRunner: @unchecked Sendable {
         if run.assembly.earlyStop.isRaised, case .file = spec.sink.kind { summary.partialOutput = true }
         summary.checkpoints = coordinator?.stats
         summary.profileSwitches = switches.count
+        summary.profileSwitchPauseMs = (switches.reduce(0) { $0 + $1.pauseMs }, switches.map(\.pauseMs).max() ?? 0)
         summary.profile = job.live.current.name
         return RunOutcome(summary: summary, failure: failure, stillBehind: stillBehind, tooLate: tooLate)
     }

@@ -18,6 +18,8 @@ public struct RunSummary: Sendable {
     public var partialOutput = false
     /// Profile switches while the job ran.
     public var profileSwitches = 0
+    /// What those switches cost: milliseconds rows stopped flowing (stop-the-world), in all and at the worst.
+    public var profileSwitchPauseMs: (total: Int64, max: Int64) = (0, 0)
     /// Checkpoints taken (and the one resumed from), when the pipeline has them.
     public var checkpoints: CheckpointStats?
 
@@ -49,6 +51,8 @@ public struct RunSummary: Sendable {
             ("data_loss_offsets", String(source.reduce(Int64(0)) { $0 + ($1.extra["data_loss_offsets"] ?? 0) })),
             ("late_rows", String(late)), ("bad_records", String(badRecords)), ("lag_left", String(lagLeft)),
             ("duration_ms", String(durationMs)), ("profile", JSONText.quote(profile)), ("profile_switches", String(profileSwitches)),
+            ("profile_switch_pause_ms", String(profileSwitchPauseMs.total)),
+            ("profile_switch_pause_ms_max", String(profileSwitchPauseMs.max)),
             ("output", JSONText.quote(output)), ("peak_rss_bytes", String(peakRSS)),
             ("stage_busy_ms", stageBusy),
         ]
