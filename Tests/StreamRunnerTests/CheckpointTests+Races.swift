@@ -55,51 +55,72 @@ extension CheckpointTests {
         #expect(got == expected)
     }
 
-    @Test(arguments: [1, 2])
-    func aRescaleBarrierInjectedBetweenTheCoordinatorsLookAndItsTriggerIsACheckpointWithItsOutput(
-        parallelism: Int
-    ) throws {
+    /// What a caught-up run of `rows` rows writes, with no checkpoint in its way.
+    func caughtUpOutput(rows: Int) throws -> [String] {
         let reference = temp()
-        let dir = temp()
-        defer {
-            try? FileManager.default.removeItem(at: reference)
-            try? FileManager.default.removeItem(at: dir)
-        }
-        let rows = 20_000
+        defer { try? FileManager.default.removeItem(at: reference) }
         let caughtUp = RunOptions(bound: .caughtUp, bindArenas: false)
         let plain = try runner(yaml(reference, rows: rows, interval: "1h"), parallelism: 1, options: caughtUp).run()
         #expect(plain.failure == nil)
         let expected = try lines(reference.appendingPathComponent("out"))
         #expect(expected.count > 100)
+        return expected
+    }
 
-        // Driven by hand, one step at a time: the coordinator looks, a rescale injects its barrier, then the
-        // coordinator triggers its own.
-        let r = try runner(yaml(dir, rows: rows, interval: "1h"), parallelism: parallelism, options: caughtUp)
+    /// A caught-up run whose checkpoints the test drives by hand through its own coordinator; returns once
+    /// every row is read (the sources then wait for a final barrier).
+    func handDriven(_ yaml: String, parallelism: Int) throws -> (JobRunner, Job, CheckpointCoordinator) {
+        let r = try runner(yaml, parallelism: parallelism, options: RunOptions(bound: .caughtUp, bindArenas: false))
         try r.start()
         let job = try #require(r.job)
         let coordinator = CheckpointCoordinator(
             store: try #require(r.checkpointStore), job: job, sink: try #require(r.assembly).sink, spec: r.spec,
             clock: r.clock, backend: "rocksdb", restoredFrom: nil)
-        // Every row read: the sources wait for a final barrier, everything fired is ahead of the next barrier.
         while !job.sourcesCaughtUp { usleep(1_000) }
+        return (r, job, coordinator)
+    }
+
+    /// Looks again and again (the writer works on its own thread) until `done`, for two minutes at most.
+    func tick(_ coordinator: CheckpointCoordinator, until done: () -> Bool) throws {
+        for _ in 0..<120_000 where !done() {
+            try coordinator.tick()
+            usleep(1_000)
+        }
+    }
+
+    /// Stops a hand-driven run at a final checkpoint and ends it.
+    func finish(_ r: JobRunner, _ job: Job, _ coordinator: CheckpointCoordinator) throws {
+        coordinator.stopWithFinalCheckpoint()
+        try tick(coordinator) { job.isFinished }
+        try job.wait()
+        try coordinator.jobEnded(failed: false)
+        try r.assembly?.state.close()
+    }
+
+    @Test(arguments: [1, 2])
+    func aRescaleBarrierInjectedBetweenTheCoordinatorsLookAndItsTriggerIsACheckpointWithItsOutput(
+        parallelism: Int
+    ) throws {
+        let dir = temp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let rows = 20_000
+        let expected = try caughtUpOutput(rows: rows)
+
+        // Driven by hand, one step at a time: the coordinator looks, a rescale injects its barrier, then the
+        // coordinator triggers its own.
+        let (r, job, coordinator) = try handDriven(yaml(dir, rows: rows, interval: "1h"), parallelism: parallelism)
         try coordinator.tick()
         let foreign = try job.rescale(stage: "hourly", to: 3 - parallelism)
         let own = coordinator.trigger(now: r.clock.monotonicNs())
         #expect(own > foreign)
         #expect(job.barriers.wait(for: foreign, timeoutMs: 120_000) == .completed)
         #expect(job.barriers.wait(for: own, timeoutMs: 120_000) == .completed)
-        try coordinator.tick()
+        // The writer writes them on its own thread, one after the other.
+        try tick(coordinator) { coordinator.stats.completed + coordinator.stats.failed >= 2 }
         #expect(coordinator.store.ids().contains(foreign), "the rescale's barrier did not become a checkpoint")
         #expect(coordinator.stats.completed == 2)
 
-        coordinator.stopWithFinalCheckpoint()
-        while !job.isFinished {
-            usleep(1_000)
-            try coordinator.tick()
-        }
-        try job.wait()
-        try coordinator.jobEnded(failed: false)
-        try r.assembly?.state.close()
+        try finish(r, job, coordinator)
         #expect(try lines(dir.appendingPathComponent("out")) == expected)
     }
 }

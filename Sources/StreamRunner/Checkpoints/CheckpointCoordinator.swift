@@ -19,12 +19,14 @@ public struct CheckpointStats: Sendable, Hashable {
 }
 
 /// Triggers checkpoints on the profile's interval (with its minimum pause), collects them when every
-/// task acknowledged, writes them (state files, manifest), then publishes the sinks' staged output,
-/// tells the sources (consumer-group commit) and retires old checkpoints. A checkpoint past its timeout
-/// is cancelled and counted; more consecutive failures than the profile tolerates fail the job.
+/// task acknowledged, has them written (state files, manifest, then the sinks' staged output published and
+/// old checkpoints retired: `CheckpointWriter`, on a thread of its own) and tells the sources (consumer-group
+/// commit). A checkpoint past its timeout — aligning, or being written — is counted failed; more consecutive
+/// failures than the profile tolerates fail the job.
 ///
 /// Driven by the runner's supervision loop (`tick`), on the runner's thread: the workers never wait for it
-/// except the stateful ones during the state snapshot itself.
+/// except the stateful ones during the state snapshot itself, and it never waits for the file system except at
+/// the job's end.
 final class CheckpointCoordinator {
     struct Flight {
         var id: Int64
@@ -45,8 +47,11 @@ final class CheckpointCoordinator {
     private var consecutiveFailures = 0
     /// Output staged for checkpoints that failed: published with the next one that completes.
     private var carried: [PendingOutput] = []
-    private var crcCache: [String: UInt32] = [:]
     private(set) var finalRequested = false
+    private let writer: CheckpointWriter
+    /// The checkpoint the writer has in hand: its flight, the output its manifest covers (back to `carried`
+    /// should the write fail), and how many checkpoint timeouts it has been counted failed for.
+    private var writing: (flight: Flight, pending: [PendingOutput], timeoutsCounted: Int)?
 
     init(store: CheckpointStore, job: Job, sink: any SinkConnector, spec: PipelineSpec, clock: any StreamClock,
          backend: String, restoredFrom: Int64?) {
@@ -57,6 +62,7 @@ final class CheckpointCoordinator {
         self.clock = clock
         self.backend = backend
         stats.restoredFrom = restoredFrom
+        writer = CheckpointWriter(store: store, sink: sink, pipeline: spec.name, backend: backend, clock: clock)
         lastEndNs = clock.monotonicNs()
         lastTriggerNs = lastEndNs
         known = job.lastInjectedBarrier
@@ -83,8 +89,9 @@ final class CheckpointCoordinator {
     func tick() throws(StreamError) {
         let now = clock.monotonicNs()
         adoptForeignBarriers(now: now)
+        try pollWriter(now: now)
         try settle(now: now)
-        guard !finalRequested, flights.isEmpty, !job.failed, !job.isStopRequested else { return }
+        guard !finalRequested, flights.isEmpty, writing == nil, !job.failed, !job.isStopRequested else { return }
         let p = profile
         let sinceEnd = Int64((now &- lastEndNs) / 1_000_000)
         let sinceTrigger = Int64((now &- lastTriggerNs) / 1_000_000)
@@ -117,7 +124,14 @@ final class CheckpointCoordinator {
     /// After the job ended: finishes what completed; a job whose input ended of its own gets a last
     /// manifest saying so, holding the sources' end positions.
     func jobEnded(failed: Bool) throws(StreamError) {
+        defer { writer.close() }
         adoptForeignBarriers(now: clock.monotonicNs())
+        if failed, let w = writing, w.timeoutsCounted > 0 {
+            // The job failed, likely for this very write: waiting for a directory that does not answer helps no one.
+            RunLog.write("checkpoint \(w.flight.id) is still being written; the run ends without waiting for it")
+            return
+        }
+        try drainWriter()
         try settle(now: clock.monotonicNs(), ended: true, cleanEnd: !failed && !finalRequested)
         // What the sinks staged when their input ended is published only once a manifest covers it; after a
         // failure the restore removes it (the restored checkpoint's state fires those windows again).
@@ -133,19 +147,18 @@ final class CheckpointCoordinator {
         carried += ended
         let progress = job.ledger.finalProgress
         let id = job.triggerBarrier()  // an id above every barrier; the job is gone, nothing is sent
-        let manifest = CheckpointManifest(
-            version: CheckpointManifest.currentVersion, id: id, pipeline: spec.name, profile: profile.name,
-            createdAtMs: clock.nowMs(), finished: true, savepoint: false, incremental: false, backend: backend,
-            progress: RestoredProgress(checkpoint: id, positions: progress.positions, eventTimes: progress.eventTimes,
-                                       watermarks: [:]),
-            state: [], pending: carried, durations: .init(alignMs: 0, pauseMs: 0, copyMs: 0, totalMs: 0),
-            bytesCopied: 0)
-        try store.write(manifest)
-        try sink.commit(carried)
+        let last = Flight(id: id, startedNs: clock.monotonicNs(), final: true)
+        let pending = carried
         carried.removeAll()
-        try store.retire(retain: spec.checkpoints.retain)
-        stats.completed += 1
-        stats.lastId = id
+        writer.start(
+            CheckpointWrite(
+                id: id, startedNs: last.startedNs, alignMs: 0, pauseMs: 0, profile: profile.name, incremental: false,
+                stagingDirectory: nil, stateFiles: nil,
+                progress: RestoredProgress(
+                    checkpoint: id, positions: progress.positions, eventTimes: progress.eventTimes, watermarks: [:]),
+                pending: pending, retain: spec.checkpoints.retain, finished: true))
+        writing = (last, pending, 0)
+        try drainWriter()
     }
 
     /// Output staged for checkpoints after they were given up joins `carried`; their snapshots go.
@@ -166,10 +179,16 @@ final class CheckpointCoordinator {
         var remaining: [Flight] = []
         for f in flights {
             switch job.barriers.status(f.id) {
-            case .completed:
-                do throws(StreamError) { try complete(f, now: now) } catch {
-                    try failed(f, reason: error.message)
+            case .completed where ended:
+                if writer.isBusy {
+                    // Only after a failure: the write in hand did not end, so this one cannot be made.
+                    try failed(f, reason: "checkpoint \(writing?.flight.id ?? 0) is still being written")
+                } else {
+                    handOver(f, now: now)
+                    try drainWriter()
                 }
+            case .completed:
+                if writing == nil { handOver(f, now: now) } else { remaining.append(f) }
             case .aborted where ended && cleanEnd:
                 discard(f)
             case .aborted:
@@ -195,54 +214,82 @@ final class CheckpointCoordinator {
         flights = remaining
     }
 
-    private func complete(_ f: Flight, now: UInt64) throws(StreamError) {
+    /// Hands the completed checkpoint `f` to the writer, with the output it covers.
+    private func handOver(_ f: Flight, now: UInt64) {
         var record = job.ledger.take(f.id)
         // Sources that finished before this barrier report where they ended.
         let ended = job.ledger.finalProgress
         record.positions.merge(ended.positions) { mine, _ in mine }
         record.eventTimes.merge(ended.eventTimes) { mine, _ in mine }
-        let alignMs = Int64((now &- f.startedNs) / 1_000_000)
-        let copyStart = clock.monotonicNs()
-        var files: [CheckpointManifest.StateFile] = []
-        var copied: Int64 = 0
-        let incremental = profile.checkpointIncremental
-        if let names = record.stateFiles, let dir = record.stateDirectory {
-            (files, copied) = try store.copyState(
-                from: dir, files: names, id: f.id, incremental: incremental, crcCache: &crcCache)
-            try? FileManager.default.removeItem(atPath: dir)
-        }
-        let copyMs = Int64((clock.monotonicNs() &- copyStart) / 1_000_000)
         collectLate()
         let pending = carried + record.pending
-        let manifest = CheckpointManifest(
-            version: CheckpointManifest.currentVersion, id: f.id, pipeline: spec.name, profile: profile.name,
-            createdAtMs: clock.nowMs(), finished: false, savepoint: false, incremental: incremental, backend: backend,
-            progress: RestoredProgress(
-                checkpoint: f.id, positions: record.positions, eventTimes: record.eventTimes,
-                watermarks: record.watermarks),
-            state: files, pending: pending,
-            durations: .init(
-                alignMs: alignMs, pauseMs: Int64(record.pauseNs / 1_000_000), copyMs: copyMs,
-                totalMs: Int64((clock.monotonicNs() &- f.startedNs) / 1_000_000)),
-            bytesCopied: copied)
-        try store.write(manifest)
-        // From here on the checkpoint exists: publishing its output may be repeated by a restore, never lost.
         carried.removeAll()
-        try sink.commit(pending)
+        writer.start(
+            CheckpointWrite(
+                id: f.id, startedNs: f.startedNs, alignMs: Int64((now &- f.startedNs) / 1_000_000),
+                pauseMs: Int64(record.pauseNs / 1_000_000), profile: profile.name,
+                incremental: profile.checkpointIncremental, stagingDirectory: record.stateDirectory,
+                stateFiles: record.stateFiles,
+                progress: RestoredProgress(
+                    checkpoint: f.id, positions: record.positions, eventTimes: record.eventTimes,
+                    watermarks: record.watermarks),
+                pending: pending, retain: spec.checkpoints.retain))
+        writing = (f, pending, 0)
+    }
+
+    /// Takes the writer's result when it has one; counts a write that runs past the checkpoint timeout as
+    /// failed, once per timeout, and goes on waiting for it (a write cannot be called back).
+    private func pollWriter(now: UInt64) throws(StreamError) {
+        guard let w = writing else { return }
+        if let (_, result) = writer.takeResult() {
+            writing = nil
+            switch result {
+            case .written(let manifest):
+                written(w.flight, manifest, timeoutsCounted: w.timeoutsCounted)
+            case .failed(let reason, let manifestWritten):
+                // Output not known to be published goes with the next checkpoint (publishing is idempotent).
+                carried = w.pending + carried
+                if !manifestWritten { try? FileManager.default.removeItem(atPath: store.directory(of: w.flight.id)) }
+                lastEndNs = clock.monotonicNs()
+                try countFailure(w.flight, reason: reason)
+            }
+            return
+        }
+        let ageMs = Int64((now &- w.flight.startedNs) / 1_000_000)
+        let timeout = profile.checkpointTimeoutMs
+        guard ageMs >= timeout * Int64(w.timeoutsCounted + 1) else { return }
+        writing?.timeoutsCounted += 1
+        try countFailure(
+            w.flight,
+            reason: "writing it to \(store.root) has not finished after \(ageMs) ms (checkpoint.timeout \(timeout) ms): "
+                + "the checkpoint directory does not answer; still waiting for it")
+    }
+
+    /// Waits for the write in hand to end (the job's end): its timeouts still count.
+    private func drainWriter() throws(StreamError) {
+        while writing != nil {
+            try pollWriter(now: clock.monotonicNs())
+            if writing != nil { usleep(1_000) }
+        }
+    }
+
+    /// Checkpoint `f` is durable and its output published.
+    private func written(_ f: Flight, _ manifest: CheckpointManifest, timeoutsCounted: Int) {
         job.checkpointCompleted(f.id)
-        try store.retire(retain: spec.checkpoints.retain)
         consecutiveFailures = 0
         lastEndNs = clock.monotonicNs()
         stats.completed += 1
         stats.lastId = f.id
         stats.lastDurationMs = manifest.durations.totalMs
         stats.lastPauseMs = manifest.durations.pauseMs
-        stats.lastBytesCopied = copied
-        stats.lastSizeBytes = files.reduce(0) { $0 + $1.size }
+        stats.lastBytesCopied = manifest.bytesCopied
+        stats.lastSizeBytes = manifest.state.reduce(0) { $0 + $1.size }
+        guard !manifest.finished else { return }
         RunLog.write(
-            "checkpoint \(f.id) complete: \(files.count) state files, \(copied) bytes copied"
-                + (incremental ? " (incremental)" : " (full)") + ", \(pending.count) output files published, "
-                + "\(manifest.durations.totalMs) ms, pause \(manifest.durations.pauseMs) ms")
+            "checkpoint \(f.id) complete: \(manifest.state.count) state files, \(manifest.bytesCopied) bytes copied"
+                + (manifest.incremental ? " (incremental)" : " (full)") + ", \(manifest.pending.count) output files "
+                + "published, \(manifest.durations.totalMs) ms, pause \(manifest.durations.pauseMs) ms"
+                + (timeoutsCounted > 0 ? " (late: counted failed \(timeoutsCounted) times while it was written)" : ""))
     }
 
     private func failed(_ f: Flight, reason: String, aborted: Bool = false) throws(StreamError) {
@@ -250,10 +297,14 @@ final class CheckpointCoordinator {
         carried += record.pending
         if let dir = record.stateDirectory { try? FileManager.default.removeItem(atPath: dir) }
         try? FileManager.default.removeItem(atPath: store.directory(of: f.id))
+        lastEndNs = clock.monotonicNs()
+        try countFailure(f, reason: reason, aborted: aborted)
+    }
+
+    private func countFailure(_ f: Flight, reason: String, aborted: Bool = false) throws(StreamError) {
         consecutiveFailures += 1
         stats.failed += 1
         if aborted { stats.aborted += 1 }
-        lastEndNs = clock.monotonicNs()
         let tolerable = profile.checkpointTolerableFailures
         RunLog.write(
             "checkpoint \(f.id) failed: \(reason) (\(consecutiveFailures) in a row; checkpoint.tolerable_failures "
