@@ -34,31 +34,6 @@ import Testing
         return file
     }
 
-    /// Every committed output line (published part files only), with its count.
-    func committed(_ dir: URL) throws -> [String: Int] {
-        var lines: [String: Int] = [:]
-        guard let files = FileManager.default.enumerator(atPath: dir.path) else { return lines }
-        for case let f as String in files {
-            let name = (f as NSString).lastPathComponent
-            guard name.hasPrefix("part-") else { continue }
-            let text = try String(contentsOfFile: dir.appendingPathComponent(f).path, encoding: .utf8)
-            for l in text.split(separator: "\n") { lines[String(l), default: 0] += 1 }
-        }
-        return lines
-    }
-
-    /// Starts `streamctl run` with stderr to a file; returns the process and the log's path.
-    func start(_ args: [String], log: URL) throws -> Process {
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: streamctl)
-        p.arguments = args
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = try FileHandle(forWritingTo: log)
-        try p.run()
-        return p
-    }
-
     @Test func stoppedOnceBySIGTERMAndKilledThreeTimesItCommitsExactlyWhatAnUninterruptedRunCommits() throws {
         let dir = try temporaryDirectory()
         defer { cleanup(dir) }
@@ -77,7 +52,7 @@ import Testing
         var random = SystemRandomNumberGenerator()
         for attempt in 0..<4 {
             let log = dir.appendingPathComponent("crashed-\(attempt).log")
-            let p = try start(["run", crashed.path, "--parallelism", "2", "--progress", "off"], log: log)
+            let p = try startStreamctl(["run", crashed.path, "--parallelism", "2", "--progress", "off"], log: log)
             // After the run's first checkpoint of its own, at a random moment within the next second.
             var seen = false
             for _ in 0..<3_000 where !seen {

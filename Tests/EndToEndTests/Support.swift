@@ -76,6 +76,42 @@ func temporaryDirectory() throws -> URL {
 
 func cleanup(_ url: URL) { try? FileManager.default.removeItem(at: url) }
 
+/// Every committed output line (published part files only), with its count.
+func committed(_ dir: URL) throws -> [String: Int] {
+    var lines: [String: Int] = [:]
+    guard let files = FileManager.default.enumerator(atPath: dir.path) else { return lines }
+    for case let f as String in files {
+        let name = (f as NSString).lastPathComponent
+        guard name.hasPrefix("part-") else { continue }
+        let text = try String(contentsOfFile: dir.appendingPathComponent(f).path, encoding: .utf8)
+        for l in text.split(separator: "\n") { lines[String(l), default: 0] += 1 }
+    }
+    return lines
+}
+
+/// Starts `streamctl` with these arguments in the background, stderr to `log`; returns the process.
+func startStreamctl(_ arguments: [String], log: URL) throws -> Process {
+    FileManager.default.createFile(atPath: log.path, contents: nil)
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: streamctl)
+    p.arguments = arguments
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = try FileHandle(forWritingTo: log)
+    try p.run()
+    return p
+}
+
+/// Waits until `log` contains `text` (an event, not a duration: the long limit only catches a hang).
+@discardableResult
+func waitForLog(_ log: URL, toContain text: String, while process: Process? = nil, seconds: Int = 60) -> Bool {
+    for _ in 0..<(seconds * 20) {
+        if ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains(text) { return true }
+        if let process, !process.isRunning { break }
+        usleep(50_000)
+    }
+    return ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains(text)
+}
+
 /// A dev broker in its own process, stopped when the test ends (and by itself after `lifetime` seconds,
 /// so a failed test never leaves one behind).
 final class DevBroker {
