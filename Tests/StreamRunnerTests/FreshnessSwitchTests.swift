@@ -218,8 +218,9 @@ final class OutcomeBox: Sendable {
 /// A throttled run can never be faster than its budget allows; the upper bound is only there to catch a
 /// throttle that never lets go.
 @Suite(.serialized) struct ThrottledRunTests {
-    @Test(arguments: [1, 2])
-    func runWithASinkThrottleTakesAtLeastWhatTheBudgetAllows(_ parallelism: Int) throws {
+    /// The file sink and the Kafka sink (on the embedded broker) take the same throttle.
+    @Test(arguments: ["file: { path: DIR, format: json }", "kafka: { brokers: embedded, topic: out }"], [1, 2])
+    func runWithASinkThrottleTakesAtLeastWhatTheBudgetAllows(_ sink: String, _ parallelism: Int) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("throttle-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         let spec = try PipelineLoader.load(
@@ -231,7 +232,7 @@ final class OutcomeBox: Sendable {
                 operators:
                   - select: [order_id, shop]
                 sink:
-                  file: { path: \(dir.path), format: json }
+                  \(sink.replacingOccurrences(of: "DIR", with: dir.path))
                 """, file: "t.yaml")
         let profile = Profile(name: "t", parallelism: parallelism, batchSize: 200, sinkRecordsPerSecond: 2_000)
         let runner = JobRunner(spec: spec, profile: profile, options: RunOptions(bindArenas: false))
@@ -246,5 +247,10 @@ final class OutcomeBox: Sendable {
         let throttled = outcome.summary.snapshot?.workers.filter { $0.stage == "sink" }
             .reduce(0) { $0 + ($1.extra["throttled_ms"] ?? 0) } ?? 0
         #expect(throttled >= 1_900 * Int64(1))
+        if sink.hasPrefix("kafka") {
+            let delivered = outcome.summary.snapshot?.workers.filter { $0.stage == "sink" }
+                .reduce(0) { $0 + ($1.extra["delivered"] ?? 0) }
+            #expect(delivered == 6_000)
+        }
     }
 }
