@@ -85,26 +85,7 @@ import Testing
 /// the new consumer waits for its partitions still records where each one resumes. Everything waits on
 /// events: rows read, the reopen counter.
 @Suite(.serialized) struct GroupReopenTests {
-    func yaml(_ dir: URL) -> String {
-        """
-        name: group-reopen
-        schema: { id: int64, shop: string }
-        source:
-          kafka:
-            brokers: embedded
-            topics: [orders]
-            group: reopen
-            start_from: earliest
-            properties: { session.timeout.ms: "3000", heartbeat.interval.ms: "200" }
-          format: json
-        operators:
-          - select: [id, shop]
-        sink:
-          file: { path: \(dir.path)/out, format: json }
-        state: { backend: memory }
-        checkpoints: { dir: \(dir.path)/checkpoints, retain: 1000 }
-        """
-    }
+    func yaml(_ dir: URL) -> String { kafkaToFilesPipeline(dir, name: "group-reopen", assignment: "group", retain: 1000) }
 
     /// The ids in the published part files, in no particular order.
     func ids(_ dir: URL) throws -> [Int] {

@@ -10,28 +10,6 @@ import Testing
 /// the final barrier comes after that. The last checkpoint must still say where every partition ended, or
 /// the next run resumes them from `start_from` and reads them again.
 @Suite(.serialized) struct KafkaCheckpointPositionTests {
-    func yaml(_ dir: URL, assignment: String) -> String {
-        """
-        name: ended
-        schema: { id: int64, shop: string }
-        source:
-          kafka:
-            brokers: embedded
-            topics: [orders]
-            group: ended
-            start_from: earliest
-            assignment: \(assignment)
-            properties: { session.timeout.ms: "3000", heartbeat.interval.ms: "200" }
-          format: json
-        operators:
-          - select: [id, shop]
-        sink:
-          file: { path: \(dir.path)/out, format: json }
-        state: { backend: memory }
-        checkpoints: { dir: \(dir.path)/checkpoints, retain: 3 }
-        """
-    }
-
     @Test(arguments: ["static", "group"], [1, 2])
     func aCaughtUpRunsLastCheckpointHoldsEveryPartitionAtItsEndOffset(_ assignment: String, _ parallelism: Int) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ended-\(UUID().uuidString)")
@@ -44,7 +22,7 @@ import Testing
         // Only the final checkpoint: the interval is far longer than the run.
         let profile = Profile(name: "t", parallelism: parallelism, checkpointIntervalMs: 600_000)
         let runner = JobRunner(
-            spec: try PipelineLoader.load(yaml: yaml(dir, assignment: assignment), file: "ended.yaml"), profile: profile,
+            spec: try PipelineLoader.load(yaml: kafkaToFilesPipeline(dir, name: "ended", assignment: assignment, retain: 3), file: "ended.yaml"), profile: profile,
             options: RunOptions(bound: .caughtUp, bindArenas: false))
         runner.broker = broker
         let outcome = try runner.run()

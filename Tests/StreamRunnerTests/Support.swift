@@ -1,3 +1,4 @@
+import Foundation
 import StreamKafka
 
 /// Produces rows to a topic of an embedded broker, row i to partition i % partitions, numbering them on.
@@ -24,4 +25,28 @@ final class RowProducer {
         }
         produced += n
     }
+}
+
+/// A pipeline reading `{id, shop}` JSON rows of topic `orders` on the embedded broker (consumer group `name`,
+/// settling quickly) into JSON part files under `dir/out`, with checkpoints in `dir/checkpoints`.
+func kafkaToFilesPipeline(_ dir: URL, name: String, assignment: String, retain: Int) -> String {
+    """
+    name: \(name)
+    schema: { id: int64, shop: string }
+    source:
+      kafka:
+        brokers: embedded
+        topics: [orders]
+        group: \(name)
+        start_from: earliest
+        assignment: \(assignment)
+        properties: { session.timeout.ms: "3000", heartbeat.interval.ms: "200" }
+      format: json
+    operators:
+      - select: [id, shop]
+    sink:
+      file: { path: \(dir.path)/out, format: json }
+    state: { backend: memory }
+    checkpoints: { dir: \(dir.path)/checkpoints, retain: \(retain) }
+    """
 }
