@@ -23,7 +23,9 @@ public struct KafkaSinkConnector: SinkConnector {
 
 /// One sink worker's producer. librdkafka fixes a handle's configuration at `rd_kafka_new`, so a live
 /// profile change of `linger`, `batch_bytes` or `max_open` flushes this producer (every delivery confirmed,
-/// so order and idempotence hold) and opens a new one with the new values.
+/// so order and idempotence hold) and opens a new one with the new values. The profile's sink throttle
+/// (`sink.records_per_second`, `sink.bytes_per_second`: rows and key + value bytes) holds each batch after
+/// it is handed to the producer, as the file sink does; a live change retunes it, the producer stays.
 final class KafkaSinkWriter: SinkWriter {
     private var producer: RdKafkaProducer
     private var topic: RdKafkaTopic
@@ -31,6 +33,10 @@ final class KafkaSinkWriter: SinkWriter {
     private let encoder: @Sendable (Batch, Int) -> [UInt8]
     private let keyColumn: Int?
     private var written: Int64 = 0
+    /// Key and value bytes handed to the producer: what `sink.bytes_per_second` counts.
+    private var bytesWritten: Int64 = 0
+    private var throttle: TokenBucket
+    private let workers: Int
     private let bootstrap: String
     private let worker: Int
     private let extra: [String: String]
@@ -69,6 +75,8 @@ final class KafkaSinkWriter: SinkWriter {
         }
         bootstrap = connector.bootstrap
         worker = context.worker
+        workers = context.workers
+        throttle = TokenBucket(profile: context.profile, workers: context.workers, clock: context.clock)
         extra = spec.properties
         tuning = Tuning(context.profile)
         (producer, topic) = try Self.open(
@@ -89,9 +97,11 @@ final class KafkaSinkWriter: SinkWriter {
         return (producer, try producer.topic(topic))
     }
 
-    /// A live profile change: reopens the producer when a producer knob changed. A failure to reopen keeps the
-    /// old producer (and its old knobs) and says so; the sink goes on.
+    /// A live profile change: the throttle takes the new rates from the next write; the producer is reopened
+    /// only when a producer knob changed. A failure to reopen keeps the old producer (and its old knobs) and
+    /// says so; the sink goes on.
     func apply(_ profile: Profile) {
+        throttle.retune(profile: profile, workers: workers)
         let next = Tuning(profile)
         guard next != tuning else { return }
         do throws(StreamError) {
@@ -112,9 +122,11 @@ final class KafkaSinkWriter: SinkWriter {
     func write(_ batch: Batch) throws(StreamError) {
         try throwFailedDelivery()
         var key: [UInt8] = []
+        var bytes = 0
         for row in 0..<batch.count {
             let value = encoder(batch, row)
             let hasKey = keyColumn.map { keyBytes(batch.columns[$0], row, into: &key) } ?? false
+            bytes += value.count + (hasKey ? key.count : 0)
             let result: Result<Void, StreamError> = value.withUnsafeBytes { v in
                 key.withUnsafeBytes { k in
                     Result { () throws(StreamError) in
@@ -126,6 +138,8 @@ final class KafkaSinkWriter: SinkWriter {
             try result.get()
         }
         written += Int64(batch.count)
+        bytesWritten += Int64(bytes)
+        throttle.acquire(records: batch.count, bytes: bytes)
         rd_kafka_poll(producer.handle, 0)  // serve delivery reports
         try throwFailedDelivery()
     }
@@ -139,7 +153,8 @@ final class KafkaSinkWriter: SinkWriter {
     func metrics() -> [String: Int64] {
         let f = producer.events.figures.withLock { $0 }
         return [
-            "records_written": written, "delivered": earlier.delivered + f.delivered,
+            "rows_written": written, "bytes_written": bytesWritten,
+            "throttled_ms": throttle.throttledMs, "delivered": earlier.delivered + f.delivered,
             "failed_deliveries": earlier.failed + f.failedDeliveries,
             "in_flight": Int64(rd_kafka_outq_len(producer.handle)), "producer_reopened": reopened,
             "linger_ms": tuning.lingerMs,

@@ -276,6 +276,19 @@ public final class KafkaSourceReader: SourceReader {
         return out
     }
 
+    /// Positions in the source's hand-off table: partitions a reader of this process let go of (closed for a
+    /// reopen, or revoked) that no reader has taken up yet. A reopened consumer in group mode holds nothing
+    /// until the group assigns it again; a barrier meanwhile records these.
+    public func handedOverPositions() -> [Int: Int64] {
+        let handoff = shared.state.withLock { $0.handoff }
+        var out: [Int: Int64] = [:]
+        for (tp, pos) in handoff {
+            guard let t = topicIndex[tp.topic] else { continue }
+            out[KafkaSourceConnector.splitID(topicIndex: t, partition: tp.partition)] = pos
+        }
+        return out
+    }
+
     /// Commits a completed checkpoint's offsets of the partitions held here to the consumer group
     /// (asynchronously: for outside lag monitoring; restores read the checkpoint, not the group).
     public func commit(_ positions: [Int: Int64]) {

@@ -42,15 +42,9 @@ import Testing
         let connector = sourceConnector(broker, topics: ["events"])
 
         let first = try connector.openReader(makeContext(worker: 0, workers: 2, bounded: .unbounded))
-        var ids: [Int64] = []
-        var batch = Batch(schema: testSchema)
         // Reader 1 holds all four partitions and reads some rows.
-        let start = Date()
-        while ids.count < 50 && Date().timeIntervalSince(start) < 60 {
-            _ = try first.poll(into: &batch, maxRows: 10, timeoutMs: 100)
-            ids += rows(of: batch).map(\.0)
-            batch.removeAll()
-        }
+        var ids = try read(first, atLeast: 50, maxRows: 10)
+        var batch = Batch(schema: testSchema)
         #expect(ids.count >= 50)
 
         // Reader 2 joins; reader 1 dribbles on until the group hands reader 2 its share.
@@ -87,6 +81,35 @@ import Testing
         #expect(secondRows > 0)
         first.close()
         second.close()
+    }
+
+    /// What a source worker does when a live profile changes the fetch settings in group mode: it closes its
+    /// consumer (which leaves the group) and opens a new one (which joins again). Until the group assigns the
+    /// partitions again the new reader holds nothing, and the positions wait in the hand-off table, where a
+    /// barrier finds them; then it resumes each partition there: every row is read exactly once.
+    @Test func aGroupReaderReopenedMidRunResumesAtTheHandedOverPositionsAndReadsEveryRowOnce() throws {
+        let broker = try EmbeddedBroker()
+        try broker.createTopic("events", partitions: 4)
+        let dir = TempDir()
+        try kcatProduce(broker, topic: "events", ids: 0..<1000, dir: dir)
+        let connector = sourceConnector(broker, topics: ["events"])
+
+        let first = try connector.openReader(makeContext())
+        var ids = try read(first, atLeast: 200, maxRows: 50)
+        #expect(ids.count >= 200 && ids.count < 1000)
+        let held = first.splitPositions()
+        #expect(held.count == 4, "the only member holds every partition: \(held)")
+        first.close()
+
+        let second = try connector.openReader(makeContext())
+        // Not polled yet, so no assignment can have arrived: the new reader holds nothing, the table has it all.
+        #expect(second.splitPositions().isEmpty)
+        #expect(second.handedOverPositions() == held)
+        #expect(second.handedOverPositions().values.reduce(0, +) == Int64(ids.count))
+        let rest = try readToEnd([second], seconds: 60)
+        ids += rest.ids
+        #expect(ids.count == 1000)
+        #expect(Set(ids) == Set((0..<1000).map(Int64.init)), "\(1000 - Set(ids).count) rows missing")
     }
 
     @Test func brokerDownForAWhileThenUpStillReadsEverything() throws {

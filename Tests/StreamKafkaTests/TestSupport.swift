@@ -1,6 +1,7 @@
 import Foundation
 import StreamCore
 import StreamKafka
+import Synchronization
 
 /// The rows the tests produce: `{"id":N,"name":"row-N","ts":T}`.
 let testSchema = Schema([Field("id", .int64), Field("name", .string), Field("ts", .timestamp)])
@@ -74,6 +75,19 @@ struct ReadResult {
     var maxEventTime: Int64?
 }
 
+/// Polls `reader` until it has read at least `n` rows (or `seconds` pass); returns their ids.
+func read(_ reader: any SourceReader, atLeast n: Int, maxRows: Int, seconds: Double = 60) throws -> [Int64] {
+    var ids: [Int64] = []
+    var batch = Batch(schema: testSchema)
+    let deadline = Date().addingTimeInterval(seconds)
+    while ids.count < n && Date() < deadline {
+        _ = try reader.poll(into: &batch, maxRows: maxRows, timeoutMs: 100)
+        ids += rows(of: batch).map(\.0)
+        batch.removeAll()
+    }
+    return ids
+}
+
 /// Polls every reader in turn until all report finished (or `seconds` pass), collecting ids.
 func readToEnd(_ readers: [any SourceReader], maxRows: Int = 100, seconds: Double = 20) throws -> ReadResult {
     var result = ReadResult(perReader: Array(repeating: 0, count: readers.count))
@@ -139,4 +153,13 @@ func kcatProduce(_ broker: EmbeddedBroker, topic: String, ids: Range<Int>, dir: 
     let text = ids.map { "k\($0):" + jsonLine($0) }.joined(separator: "\n") + "\n"
     let file = dir.write("\(topic).txt", text)
     try kcat(["-P", "-b", broker.bootstrapServers, "-t", topic, "-K:", "-l", file])
+}
+
+/// A clock that moves only when told to, or when a sink throttle sleeps on it.
+final class ManualClock: SleepingClock, Sendable {
+    private let ns = Atomic<UInt64>(1_000_000_000)
+
+    func nowMs() -> Int64 { 1_700_000_000_000 + Int64((ns.load(ordering: .relaxed) - 1_000_000_000) / 1_000_000) }
+    func monotonicNs() -> UInt64 { ns.load(ordering: .relaxed) }
+    func sleep(nanoseconds: UInt64) { ns.add(nanoseconds, ordering: .relaxed) }
 }

@@ -43,17 +43,11 @@ final class SteppedClock: StreamClock {
         defer { try? FileManager.default.removeItem(at: dir) }
         let broker = try EmbeddedBroker()
         try broker.createTopic("orders", partitions: 4)
-        var produced = 0
-        func produce(_ n: Int) throws {
-            var byPartition: [[[UInt8]]] = Array(repeating: [], count: 4)
-            for i in produced..<(produced + n) {
-                byPartition[i % 4].append(Array("{\"id\":\(i),\"shop\":\"s\(i % 7)\",\"amount\":\(i % 50)}".utf8))
-            }
-            for (p, values) in byPartition.enumerated() where !values.isEmpty {
-                try broker.produce(topic: "orders", partition: Int32(p), values: values)
-            }
-            produced += n
+        let orders = RowProducer(broker: broker, topic: "orders", partitions: 4) {
+            "{\"id\":\($0),\"shop\":\"s\($0 % 7)\",\"amount\":\($0 % 50)}"
         }
+        var produced: Int { orders.produced }
+        func produce(_ n: Int) throws { try orders.produce(n) }
         try produce(50_000)  // the backlog
 
         let spec = try PipelineLoader.load(yaml: yaml(dir), file: "auto.yaml")

@@ -63,6 +63,10 @@ public protocol SourceReader: AnyObject {
     /// The next position to read of every split this reader holds, for a checkpoint: what the reader was
     /// opened with in `SourceContext.restore` resumes there. Empty when the source cannot resume.
     func splitPositions() -> [Int: Int64]
+    /// Positions of splits that no reader of the source holds right now and that are read from there next:
+    /// handed over by a reader that closed or lost them (a reopened Kafka consumer waiting to rejoin its group)
+    /// and not yet taken up. A barrier records them for the splits that no worker reports as held.
+    func handedOverPositions() -> [Int: Int64]
     /// A checkpoint holding `positions` completed: record them outside (Kafka: the consumer group's
     /// committed offsets, for lag monitoring). Nothing depends on it for correctness.
     func commit(_ positions: [Int: Int64])
@@ -84,6 +88,7 @@ extension SourceReader {
     public func lag() -> [Int: Int64] { [:] }
     public func metrics() -> [String: Int64] { [:] }
     public func splitPositions() -> [Int: Int64] { [:] }
+    public func handedOverPositions() -> [Int: Int64] { [:] }
     public func commit(_ positions: [Int: Int64]) {}
     public func close() {}
     public func needsReopen(for profile: Profile) -> Bool { false }

@@ -26,3 +26,8 @@ public struct SystemClock: StreamClock {
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 }
+
+/// A clock that also knows how to wait: a manual clock advances itself instead of blocking.
+public protocol SleepingClock: StreamClock {
+    func sleep(nanoseconds: UInt64)
+}

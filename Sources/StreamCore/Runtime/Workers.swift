@@ -215,10 +215,15 @@ struct SourceWorker {
             case .barrier(let b):
                 if job.checkpointing != nil {
                     let positions = reader.splitPositions()
+                    // A split in hand-off (its reader reopened, the group has not given it back yet) is read from
+                    // the handed-over position next: without it the checkpoint would restart it from `start_from`.
+                    // A worker that holds the split reports it instead, before or after this barrier.
+                    let handedOver = reader.handedOverPositions()
                     let eventTimes = watermarks.eventTimes
                     recorded[b.id] = positions
                     job.ledger.update(b.id) { r in
                         r.positions.merge(positions) { $1 }
+                        r.positions.merge(handedOver) { held, _ in held }
                         r.eventTimes.merge(eventTimes) { $1 }
                     }
                 }

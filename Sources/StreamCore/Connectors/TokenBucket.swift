@@ -1,15 +1,14 @@
-import StreamCore
-
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
 
-/// A token bucket over records per second and bytes per second: the sink throttle of a profile.
-/// `acquire` blocks the calling writer thread until the rate allows what it wrote, and adds the time
-/// it waited to `throttledMs`. Each rate allows a burst of one second's worth; a request larger than the
-/// burst runs into debt and waits it off, so any sequence of requests keeps to the rate on average.
+/// A token bucket over records per second and bytes per second: the sink throttle of a profile, shared by
+/// every sink (file, stdout, null, Kafka). `acquire` blocks the calling writer thread until the rate allows
+/// what it wrote, and adds the time it waited to `throttledMs`. Each rate allows a burst of one second's worth;
+/// a request larger than the burst runs into debt and waits it off, so any sequence of requests keeps to the rate
+/// on average.
 public struct TokenBucket: Sendable {
     public typealias Sleep = @Sendable (_ nanoseconds: UInt64) -> Void
 
@@ -103,9 +102,4 @@ public struct TokenBucket: Sendable {
         var remaining = timespec()
         while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
     }
-}
-
-/// A clock that also knows how to wait: a manual clock advances itself instead of blocking.
-public protocol SleepingClock: StreamClock {
-    func sleep(nanoseconds: UInt64)
 }
