@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`, scenario `profiles`: what a profile switch costs and what the profiles buy.
-#  1. Switch cost on a live job (generator → key_by → 1-minute windows, RocksDB, checkpoints): request to
+#  1. Switch cost on a live job (generator → dedupe → key_by → 1-minute windows, RocksDB, checkpoints; a
+#     parallelism change rescales both operators at one barrier): request to
 #     applied and stop-the-world ms, without and with a parallelism change (targets < 100 ms and < 1 s).
 #  2. Freshness: Kafka → filter → Kafka sink on the embedded broker fed live at RATE rows/s, the time from a
 #     row's produce to the sink's produce of it (HdrHistogram p50/p99), steady with 1 s checkpoints (target
