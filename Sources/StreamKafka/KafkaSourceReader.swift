@@ -309,10 +309,7 @@ public final class KafkaSourceReader: SourceReader {
         closed = true
         handOff(Array(parts.keys))
         publish()
-        if client.needsConsumerClose {
-            _ = rd_kafka_consumer_close(client.handle)
-            client.needsConsumerClose = false
-        }
+        client.closeConsumer()
     }
 
     // MARK: Messages

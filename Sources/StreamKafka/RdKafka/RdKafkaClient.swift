@@ -18,6 +18,8 @@ final class RdKafkaEvents: @unchecked Sendable {
     }
 
     let figures = Mutex(Figures())
+    /// The group has handed this consumer an assignment at least once.
+    let assignedOnce = Atomic<Bool>(false)
     /// Called on the polling thread for every rebalance; set before polling starts.
     var rebalance:
         ((OpaquePointer, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> Void)?
@@ -87,11 +89,43 @@ final class RdKafkaClient {
     }
 
     deinit {
-        if isConsumer && needsConsumerClose {
-            _ = rd_kafka_consumer_close(handle)
+        closeConsumer()
+        if keepHandle {
+            // Its callbacks may still run: their target stays too.
+            _ = Unmanaged.passRetained(events)
+            KafkaLog.emit(
+                level: 7, facility: "CLOSE",
+                message: "consumer closed before its first assignment: handle kept (librdkafka issue #4312)")
+            return
         }
-        // A consumer that never joined must not try to leave a group it cannot reach.
-        rd_kafka_destroy_flags(handle, isConsumer && !needsConsumerClose ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE : 0)
+        // A consumer that never joined must not try to leave a group it cannot reach; one that left has.
+        rd_kafka_destroy_flags(handle, isConsumer ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE : 0)
+    }
+
+    /// Set when the consumer left its group before its first assignment: `rd_kafka_destroy` would abort.
+    private var keepHandle = false
+
+    /// Leaves the group (`rd_kafka_consumer_close`), once; nothing for a consumer that never joined one.
+    ///
+    /// librdkafka before 2.3.0 asserts in `rd_kafka_destroy` when a cooperative-sticky member joined its group
+    /// but got no assignment yet (the assignor's state is still NULL: librdkafka issue #4312), which aborts the
+    /// process. A consumer closed in that window (mid-rebalance) leaves the group and its handle is kept.
+    func closeConsumer() {
+        guard isConsumer && needsConsumerClose else { return }
+        needsConsumerClose = false
+        keepHandle = Self.destroyAssertsBeforeFirstAssignment && hasMemberId
+            && !events.assignedOnce.load(ordering: .acquiring)
+        _ = rd_kafka_consumer_close(handle)
+    }
+
+    /// The sticky assignor's NULL-state assertion was fixed in librdkafka 2.3.0.
+    static let destroyAssertsBeforeFirstAssignment = rd_kafka_version() < 0x0203_0000
+
+    /// The group coordinator gave this consumer a member id (it sent a JoinGroup).
+    var hasMemberId: Bool {
+        guard let id = rd_kafka_memberid(handle) else { return false }
+        defer { rd_kafka_mem_free(handle, id) }
+        return id.pointee != 0
     }
 
     /// Partition counts of `topics` from a metadata request, or the failure's error code.

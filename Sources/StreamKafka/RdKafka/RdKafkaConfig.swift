@@ -65,6 +65,7 @@ final class RdKafkaConfig {
         rd_kafka_conf_set_rebalance_cb(raw) { rk, err, partitions, opaque in
             guard let opaque, let rk, let partitions else { return }
             let events = Unmanaged<RdKafkaEvents>.fromOpaque(opaque).takeUnretainedValue()
+            if err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS { events.assignedOnce.store(true, ordering: .releasing) }
             if let handler = events.rebalance {
                 handler(rk, err, partitions)
             } else if err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
