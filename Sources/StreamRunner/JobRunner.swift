@@ -183,7 +183,7 @@ public final class JobRunner: @unchecked Sendable {
         precondition(job.map(\.isFinished) ?? true, "start() while the job runs")
         stopAsked.store(false, ordering: .relaxed)
         let startedNs = clock.monotonicNs()
-        var store = checkpointStore
+        let store = checkpointStore
         // A savepoint is restored from its own directory; new checkpoints go to checkpoints.dir as usual.
         let source = options.fromSavepoint.map { CheckpointStore(root: $0) } ?? store
         let restored = source?.latestValid()

@@ -36,16 +36,6 @@ public struct ProfileSwitch: Sendable, Hashable {
 }
 
 extension JobRunner {
-    /// Waits until barrier `id` is settled, the job ended, or the timeout passed.
-    static func wait(for id: Int64, in job: Job, timeoutMs: Int64) -> BarrierTracker.Status {
-        var waited: Int64 = 0
-        while job.barriers.status(id) == .pending && !job.isFinished && waited < timeoutMs {
-            usleep(1_000)
-            waited += 1
-        }
-        return job.barriers.status(id)
-    }
-
     /// Switches the running job to `profile`. Knobs that need no barrier (batch size, flush latency, channel
     /// bound, sink throttle, checkpoint timing — a checkpoint in flight takes the new timeout — watermark
     /// alignment; the Kafka fetch and producer settings, by reopening the consumer or producer) apply at once.
@@ -71,7 +61,7 @@ extension JobRunner {
         }
         job.updateProfile(profile)
         let n = try job.rescale(rescaled, profile: profile.name)
-        let status = Self.wait(for: n, in: job, timeoutMs: profile.checkpointTimeoutMs)
+        let status = job.barriers.wait(for: n, timeoutMs: Int(profile.checkpointTimeoutMs)) { job.isFinished }
         if !rescaled.isEmpty, status != .completed {
             let stages = rescaled.map { "`\($0.stage)`" }.joined(separator: ", ")
             throw StreamError(

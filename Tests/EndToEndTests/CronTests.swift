@@ -30,18 +30,13 @@ import Testing
 
     /// `streamctl ARGS` in the background, its stderr in a file the test reads while it runs.
     final class Background {
-        let process = Process()
+        let process: Process
         let errFile: URL
         let out = Pipe()
 
         init(_ arguments: [String], dir: URL, stdout: Pipe? = nil) throws {
             errFile = dir.appendingPathComponent("stderr-\(UUID().uuidString).txt")
-            FileManager.default.createFile(atPath: errFile.path, contents: nil)
-            process.executableURL = URL(fileURLWithPath: streamctl)
-            process.arguments = arguments
-            process.standardOutput = stdout ?? FileHandle.nullDevice
-            process.standardError = try FileHandle(forWritingTo: errFile)
-            try process.run()
+            process = try startStreamctl(arguments, log: errFile, stdout: stdout)
         }
 
         var stderr: String { (try? String(contentsOf: errFile, encoding: .utf8)) ?? "" }

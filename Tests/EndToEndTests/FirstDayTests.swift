@@ -116,26 +116,11 @@ import Testing
             in: dir, rows: "unbounded, rate: 5000",
             extra: "profiles: { overrides: { steady: { sink: { records_per_second: 2 } } } }")
         let errFile = dir.appendingPathComponent("stderr.txt")
-        FileManager.default.createFile(atPath: errFile.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: streamctl)
-        process.arguments = [
-            "run", p.path, "--progress", "off", "--summary", dir.appendingPathComponent("s.jsonl").path,
-        ]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = try FileHandle(forWritingTo: errFile)
-        try process.run()
-        func waitFor(_ text: String) -> Bool {
-            let deadline = Date().addingTimeInterval(60)
-            while Date() < deadline {
-                if let s = try? String(contentsOf: errFile, encoding: .utf8), s.contains(text) { return true }
-                usleep(20_000)
-            }
-            return false
-        }
-        #expect(waitFor("running first-day"))
+        let process = try startStreamctl(
+            ["run", p.path, "--progress", "off", "--summary", dir.appendingPathComponent("s.jsonl").path], log: errFile)
+        #expect(waitForLog(errFile, toContain: "running first-day"))
         kill(process.processIdentifier, SIGINT)
-        #expect(waitFor("stopping: draining"))
+        #expect(waitForLog(errFile, toContain: "stopping: draining"))
         kill(process.processIdentifier, SIGINT)
         let deadline = Date().addingTimeInterval(30)
         while process.isRunning && Date() < deadline { usleep(20_000) }

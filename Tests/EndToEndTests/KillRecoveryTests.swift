@@ -54,13 +54,7 @@ import Testing
             let log = dir.appendingPathComponent("crashed-\(attempt).log")
             let p = try startStreamctl(["run", crashed.path, "--parallelism", "2", "--progress", "off"], log: log)
             // After the run's first checkpoint of its own, at a random moment within the next second.
-            var seen = false
-            for _ in 0..<3_000 where !seen {
-                usleep(10_000)
-                let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-                seen = text.contains(" complete: ")
-                if !p.isRunning { break }
-            }
+            let seen = waitForLog(log, toContain: " complete: ", while: p, seconds: 30)
             #expect(seen, "no checkpoint completed before the kill: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
             usleep(UInt32.random(in: 0..<1_000_000, using: &random))
             // The first stop is a graceful one: SIGTERM takes a final checkpoint and exits 0.

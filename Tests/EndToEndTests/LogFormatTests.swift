@@ -97,14 +97,8 @@ import Testing
           null: {}
         """.write(to: file, atomically: true, encoding: .utf8)
         let errFile = dir.appendingPathComponent("stderr.txt")
-        FileManager.default.createFile(atPath: errFile.path, contents: nil)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: streamctl)
         // No --progress: `auto` on a pipe is the log line.
-        p.arguments = ["run", file.path, "--progress-interval", "1s", "--log-format", format]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = try FileHandle(forWritingTo: errFile)
-        try p.run()
+        let p = try startStreamctl(["run", file.path, "--progress-interval", "1s", "--log-format", format], log: errFile)
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
         func text() -> String { (try? String(contentsOf: errFile, encoding: .utf8)) ?? "" }
         // Gated on the lines themselves: two of them, then stop.

@@ -89,13 +89,14 @@ func committed(_ dir: URL) throws -> [String: Int] {
     return lines
 }
 
-/// Starts `streamctl` with these arguments in the background, stderr to `log`; returns the process.
-func startStreamctl(_ arguments: [String], log: URL) throws -> Process {
+/// Starts `streamctl` with these arguments in the background, stderr to `log` (stdout to `stdout`, else
+/// nowhere); returns the process.
+func startStreamctl(_ arguments: [String], log: URL, stdout: Pipe? = nil) throws -> Process {
     FileManager.default.createFile(atPath: log.path, contents: nil)
     let p = Process()
     p.executableURL = URL(fileURLWithPath: streamctl)
     p.arguments = arguments
-    p.standardOutput = FileHandle.nullDevice
+    p.standardOutput = stdout ?? FileHandle.nullDevice
     p.standardError = try FileHandle(forWritingTo: log)
     try p.run()
     return p

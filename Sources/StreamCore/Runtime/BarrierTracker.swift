@@ -95,12 +95,13 @@ public final class BarrierTracker: Sendable {
     /// Completed barrier ids, in the order they completed.
     public var completed: [Int64] { state.withLock { $0.completedOrder } }
 
-    /// Waits until barrier `id` is no longer pending, at most `timeoutMs`; returns its status then.
-    public func wait(for id: Int64, timeoutMs: Int) -> Status {
+    /// Waits until barrier `id` is no longer pending, at most `timeoutMs` or until `giveUp` holds (the job
+    /// ended); returns its status then.
+    public func wait(for id: Int64, timeoutMs: Int, giveUp: () -> Bool = { false }) -> Status {
         var waited = 0
         while true {
             let s = status(id)
-            if s != .pending || waited >= timeoutMs { return s }
+            if s != .pending || waited >= timeoutMs || giveUp() { return s }
             usleep(1_000)
             waited += 1
         }
